@@ -1,0 +1,1 @@
+"""MLflow records turned into tables, figures and ablation reports."""

@@ -1,0 +1,1 @@
+"""Data: tense tables and their loaders."""

@@ -1,0 +1,1 @@
+"""Pure PyTorch models, Gaussian helpers and training schedules."""

@@ -1,0 +1,1 @@
+"""Study configuration, training tasks, tracking and the cvae-study command."""

@@ -1,0 +1,1 @@
+"""Ray-free, MLflow-free training tasks: train an epoch, evaluate, sample."""
