@@ -1,0 +1,55 @@
+"""KL-weight and teacher-forcing schedules: pure functions of the step / epoch and a config.
+
+A resumed run needs only its step counter to pick up its schedules where it stopped.
+"""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Field metadata "low" / "high" / "low_open" bounds are checked by study.config, naming the key.
+
+
+@dataclass(frozen=True)
+class KLConfig:
+    # none: constant max_weight; monotonic: linear warm-up over warmup_steps then hold;
+    # cyclical (Fu et al. 2019): `cycles` cycles over the run, rising over `ratio` of each.
+    schedule: Literal["none", "monotonic", "cyclical"] = "cyclical"
+    max_weight: float = field(default=1.0, metadata={"low": 0.0, "high": 10.0})
+    warmup_steps: int = field(default=2000, metadata={"low": 1})
+    cycles: int = field(default=4, metadata={"low": 1, "high": 1000})
+    ratio: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0, "low_open": True})
+    # Per-dimension KL floor in nats (free bits, Kingma et al. 2016); 0 disables it.
+    free_bits: float = field(default=0.0, metadata={"low": 0.0, "high": 10.0})
+
+
+@dataclass(frozen=True)
+class TeacherForcingConfig:
+    start: float = field(default=1.0, metadata={"low": 0.0, "high": 1.0})  # ratio at epoch 0
+    decay_start: int = field(default=0, metadata={"low": 0})  # first epoch that decays
+    # subtracted from the ratio once per epoch from decay_start on
+    decay_step: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
+    floor: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
+
+
+def kl_weight(step: int, cfg: KLConfig, total_steps: int) -> float:
+    """KL weight at optimiser step `step` (0-based) of a run of `total_steps` steps."""
+    if cfg.schedule == "none":
+        return cfg.max_weight
+    if cfg.schedule == "monotonic":
+        return cfg.max_weight * min(1.0, step / cfg.warmup_steps)
+    cycle_length = total_steps / cfg.cycles
+    position = (step % cycle_length) / cycle_length  # in [0, 1) within the cycle
+    return cfg.max_weight * min(1.0, position / cfg.ratio)
+
+
+def cycle_boundaries(cfg: KLConfig, total_steps: int) -> list[int]:
+    """Steps at which each KL cycle ends (only the run's end when not cyclical)."""
+    if cfg.schedule != "cyclical":
+        return [total_steps]
+    return [round(total_steps * (k + 1) / cfg.cycles) for k in range(cfg.cycles)]
+
+
+def teacher_forcing_ratio(epoch: int, cfg: TeacherForcingConfig) -> float:
+    """Probability of feeding the ground-truth token at epoch `epoch` (0-based)."""
+    decayed = cfg.start - cfg.decay_step * max(0, epoch - cfg.decay_start + 1)
+    return max(cfg.floor, min(cfg.start, decayed))

@@ -1,0 +1,214 @@
+"""Study configuration: nested frozen dataclasses inside, flat dotted keys on the wire.
+
+Components own their sections and defaults (models.TextCVAEConfig, models.schedules.KLConfig,
+...); this module composes them, reads files and `--set` overrides, and validates every
+value in one place, naming the key at fault.
+"""
+
+import dataclasses
+import json
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from cvae_study.models.schedules import KLConfig, TeacherForcingConfig
+from cvae_study.models.text_cvae import TextCVAEConfig
+
+
+class ConfigError(ValueError):
+    """A config key, type or value is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: Literal["adam", "sgd"] = "adam"
+    lr: float = field(default=3e-3, metadata={"low": 0.0, "high": 10.0, "low_open": True})
+    grad_clip: float = field(default=1.0, metadata={"low": 0.0})  # 0 disables clipping
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = field(default=20, metadata={"low": 1})
+    batch_size: int = field(default=64, metadata={"low": 1})
+    seed: int = field(default=0, metadata={"low": 0})
+    # reconstruct: the lab's objective, each word encoded and decoded in its own tense;
+    # all_tenses: one form encoded, all four decoded from the same z (what generation needs).
+    objective: Literal["reconstruct", "all_tenses"] = "all_tenses"
+    word_dropout: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
+
+
+@dataclass(frozen=True)
+class TextDataConfig:
+    source: Literal["lemminflect", "lab"] = "lemminflect"
+    dir: str = ""  # the lab's train.txt / test.txt folder when source = lab
+    heldout_fraction: float = field(default=0.1, metadata={"low": 0.0, "high": 0.9})
+    split_seed: int = field(default=0, metadata={"low": 0})
+
+
+@dataclass(frozen=True)
+class TextEvalConfig:
+    verbs: int = field(default=400, metadata={"low": 0})  # per protocol and epoch; 0 = all
+    samples: int = field(default=100, metadata={"low": 1})  # Gaussian-score samples
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    model: TextCVAEConfig = TextCVAEConfig()
+    kl: KLConfig = KLConfig()
+    tf: TeacherForcingConfig = TeacherForcingConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    data: TextDataConfig = TextDataConfig()
+    eval: TextEvalConfig = TextEvalConfig()
+
+    def __post_init__(self):
+        if self.data.source == "lab" and not self.data.dir:
+            raise ConfigError("data.dir: required when data.source is 'lab' (train.txt's folder)")
+        if self.tf.floor > self.tf.start:
+            raise ConfigError(f"tf.floor: {self.tf.floor} is above tf.start {self.tf.start}")
+
+
+CONFIGS = {"text": TextConfig}
+
+
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def flatten(config) -> dict[str, Any]:
+    """Nested dataclass -> {"kl.schedule": "cyclical", ...}."""
+    flat = {}
+    for name, value in dataclasses.asdict(config).items():
+        for key, leaf in value.items():
+            flat[f"{name}.{key}"] = leaf
+    return flat
+
+
+def valid_keys(cls) -> list[str]:
+    return sorted(flatten(cls()))
+
+
+def _coerce(key: str, value: Any, annotation, meta: Mapping) -> Any:
+    """Turn a CLI string or a loosely typed value into the field's type, or name the key."""
+    hint = f"{key}: expected"
+    if typing.get_origin(annotation) is Literal:
+        choices = typing.get_args(annotation)
+        if value not in choices:
+            raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+    if annotation is bool:
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{hint} true or false, got {value!r}")
+        return value
+    if annotation is int:
+        try:
+            number = value if isinstance(value, int) else float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{hint} an integer, got {value!r}") from None
+        if isinstance(number, bool) or number != int(number):
+            raise ConfigError(f"{hint} an integer, got {value!r}")
+        value = int(number)
+    elif annotation is float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{hint} a number, got {value!r}") from None
+    elif annotation is str:
+        value = str(value)
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and (value <= low if meta.get("low_open") else value < low):
+        op = ">" if meta.get("low_open") else ">="
+        raise ConfigError(f"{key}: {value} is out of range, must be {op} {low}")
+    if high is not None and value > high:
+        raise ConfigError(f"{key}: {value} is out of range, must be <= {high}")
+    return value
+
+
+def build(task: str, overrides: Mapping[str, Any] | None = None):
+    """Defaults + flat dotted overrides -> a validated frozen config of the task."""
+    if task not in CONFIGS:
+        raise ConfigError(f"unknown task {task!r}; tasks: {', '.join(CONFIGS)}")
+    cls = CONFIGS[task]
+    sections: dict[str, dict[str, Any]] = {}
+    top = _fields(cls)
+    for key, value in (overrides or {}).items():
+        section, _, name = key.partition(".")
+        section_cls = top[section].type if section in top else None
+        if section_cls is None or name not in _fields(section_cls):
+            raise ConfigError(
+                f"unknown config key {key!r}; valid keys: {', '.join(valid_keys(cls))}"
+            )
+        f = _fields(section_cls)[name]
+        hints = typing.get_type_hints(section_cls)
+        sections.setdefault(section, {})[name] = _coerce(key, value, hints[name], f.metadata)
+    built = {name: top[name].type(**values) for name, values in sections.items()}
+    return cls(**built)
+
+
+def _flatten_mapping(data: Mapping, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten_mapping(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """A YAML, TOML or JSON file of nested sections or dotted keys -> flat dotted dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        kind = path.suffix.lstrip(".") or "YAML"
+        raise ConfigError(f"{path}: not valid {kind}: {error}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of config keys at the top level")
+    return _flatten_mapping(data)
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """["kl.cycles=4", ...] -> {"kl.cycles": "4"}; types are checked by build()."""
+    parsed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. kl.cycles=4")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def load(task: str, config_file: str | None = None, assignments: list[str] | None = None):
+    """Defaults, then the file, then --set overrides, validated once."""
+    overrides = read_file(config_file) if config_file else {}
+    overrides.update(parse_assignments(assignments or []))
+    return build(task, overrides)
+
+
+def to_json(config) -> str:
+    return json.dumps(flatten(config), indent=2, sort_keys=True)
+
+
+def from_flat(task: str, flat: Mapping[str, Any]):
+    """Inverse of flatten(): a checkpoint's or a trial's flat dict -> config."""
+    return build(task, flat)
+

@@ -1,0 +1,249 @@
+"""The text CVAE task: tense conversion and verb generation. No Ray, no MLflow.
+
+Training batches are verbs; each verb's four forms are pre-padded into one tensor so a
+batch is a single index, and every step runs the encoder and decoder once over the batch.
+"""
+
+import math
+import random
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from cvae_study.datasets import tense
+from cvae_study.models.schedules import kl_weight, teacher_forcing_ratio
+from cvae_study.models.text_cvae import TextCVAE
+from cvae_study.models.vae import free_bits_kl, gaussian_kl, reparameterize
+from cvae_study.study import metrics as m
+from cvae_study.study.config import TextConfig, TextDataConfig
+from cvae_study.study.tasks.base import build_optimizer, check_finite
+
+NUM_TENSES = len(tense.TENSES)
+SAMPLE_SEED = 1234  # the Gaussian-score noise is the same at every evaluation
+
+
+def load_data(cfg: TextDataConfig) -> tense.TenseData:
+    if cfg.source == "lab":
+        return tense.load_lab(cfg.dir, cfg.heldout_fraction, cfg.split_seed)
+    return tense.load_default(cfg.heldout_fraction, cfg.split_seed)
+
+
+def _form_tensors(rows) -> tuple[torch.Tensor, torch.Tensor]:
+    """rows of four words -> tokens (N, 4, L) letters + EOS padded, lengths (N, 4)."""
+    words = [word for row in rows for word in row]
+    tokens, lengths = tense.pad_words(words, add_sos=False)
+    return tokens.view(len(rows), NUM_TENSES, -1), lengths.view(len(rows), NUM_TENSES)
+
+
+def _sos_shift(targets: torch.Tensor) -> torch.Tensor:
+    """Decoder inputs: SOS then the targets shifted right. (B, L) -> (B, L)."""
+    sos = torch.full_like(targets[:, :1], tense.SOS)
+    return torch.cat([sos, targets[:, :-1]], dim=1)
+
+
+def word_nll(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Summed cross-entropy of each word up to and including EOS. -> (B,)."""
+    steps = min(logits.size(1), targets.size(1))
+    logits, targets = logits[:, :steps], targets[:, :steps]
+    per_token = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, L)
+    mask = torch.arange(steps, device=targets.device) < lengths.unsqueeze(1)
+    return (per_token * mask).sum(dim=1)
+
+
+class TextTask:
+    name = "text"
+
+    def __init__(self, config: TextConfig, device: torch.device, data: tense.TenseData = None):
+        self.config = config
+        self.device = device
+        torch.manual_seed(config.train.seed)
+        self.data = data if data is not None else load_data(config.data)
+        self.model = TextCVAE(config.model).to(device)
+        self.optimizer = build_optimizer(config.optim.name, self.model.parameters(), config.optim.lr)
+        self.tokens, self.lengths = (t.to(device) for t in _form_tensors(self.data.train))
+        self.max_len = self.tokens.size(-1)
+        self.steps_per_epoch = math.ceil(len(self.data.train) / config.train.batch_size)
+        self.total_steps = self.steps_per_epoch * config.train.epochs
+        self.generator = torch.Generator().manual_seed(config.train.seed)
+        self.step = 0
+        self.epoch = 0
+        self._eval_rows = self._pick_eval_rows()
+        self._last_samples: dict[str, Any] = {}
+
+    def _pick_eval_rows(self) -> dict[str, tuple]:
+        limit = self.config.eval.verbs
+        rng = random.Random(self.config.train.seed)
+
+        def subset(rows):
+            return tuple(rows) if not limit or len(rows) <= limit else tuple(rng.sample(rows, limit))
+
+        return {"seen": subset(self.data.train), "heldout": subset(self.data.heldout)}
+
+    # ---- training -------------------------------------------------------------------------
+
+    def _batch_loss(self, index: torch.Tensor, beta: float, teacher_forced: bool):
+        """index (B,) verbs -> loss, recon (per encoding), true KL (per encoding)."""
+        cfg = self.config
+        batch = index.numel()
+        targets = self.tokens[index].view(batch * NUM_TENSES, -1)  # (4B, L)
+        target_lengths = self.lengths[index].view(-1)
+        target_tense = torch.arange(NUM_TENSES, device=self.device).repeat(batch)  # (4B,)
+        if cfg.train.objective == "all_tenses":
+            source_tense = torch.randint(NUM_TENSES, (batch,), generator=self.generator)
+            source_tense = source_tense.to(self.device)
+            source = self.tokens[index, source_tense]  # (B, L)
+            source_lengths = self.lengths[index, source_tense]
+        else:
+            source, source_lengths, source_tense = targets, target_lengths, target_tense
+        mean, logvar = self.model.encode(source, source_lengths, source_tense)  # (E, Z)
+        z = reparameterize(mean, logvar)
+        if cfg.train.objective == "all_tenses":
+            z = z.repeat_interleave(NUM_TENSES, dim=0)  # (4B, Z): one z decodes all forms
+        if teacher_forced:
+            logits = self.model.decode_teacher_forced(
+                z, target_tense, _sos_shift(targets), cfg.train.word_dropout
+            )
+        else:
+            logits, _ = self.model.decode_free_running(z, target_tense, self.max_len)
+        encodings = mean.size(0)
+        recon = word_nll(logits, targets, target_lengths).sum() / encodings
+        kl_per_dim = gaussian_kl(mean, logvar)
+        loss = recon + beta * free_bits_kl(kl_per_dim, cfg.kl.free_bits)
+        return loss, recon, kl_per_dim.sum(dim=1).mean()
+
+    def train_epoch(self) -> dict[str, float]:
+        cfg = self.config
+        self.model.train()
+        tf_ratio = teacher_forcing_ratio(self.epoch, cfg.tf)
+        order = torch.randperm(len(self.data.train), generator=self.generator).to(self.device)
+        totals = {m.TRAIN_LOSS: 0.0, m.TRAIN_RECON: 0.0, m.TRAIN_KL: 0.0, m.TRAIN_KL_WEIGHT: 0.0}
+        for index in order.split(cfg.train.batch_size):
+            beta = kl_weight(self.step, cfg.kl, self.total_steps)
+            teacher_forced = torch.rand((), generator=self.generator).item() < tf_ratio
+            loss, recon, kl = self._batch_loss(index, beta, teacher_forced)
+            check_finite(loss, self.step)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.optim.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            for key, value in ((m.TRAIN_LOSS, loss), (m.TRAIN_RECON, recon), (m.TRAIN_KL, kl)):
+                totals[key] += value.item()
+            totals[m.TRAIN_KL_WEIGHT] += beta
+        self.epoch += 1
+        metrics = {key: value / self.steps_per_epoch for key, value in totals.items()}
+        metrics[m.TRAIN_TF_RATIO] = tf_ratio
+        return metrics
+
+    # ---- evaluation -----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def convert(self, items: list[tense.Conversion]) -> list[str]:
+        """Greedy conversion: encode the source (posterior mean), decode in the target tense."""
+        if not items:
+            return []
+        self.model.eval()
+        source, lengths = tense.pad_words([c.source for c in items], add_sos=False)
+        source_tense = torch.tensor([c.source_tense for c in items], device=self.device)
+        target_tense = torch.tensor([c.target_tense for c in items], device=self.device)
+        mean, _ = self.model.encode(source.to(self.device), lengths.to(self.device), source_tense)
+        _, tokens = self.model.decode_free_running(mean, target_tense, self.max_len + 2)
+        return [tense.decode_ids(row) for row in tokens.tolist()]
+
+    @torch.no_grad()
+    def generate(self, count: int, seed: int) -> list[tuple[str, str, str, str]]:
+        """count z ~ N(0, I), each decoded under all four tenses."""
+        self.model.eval()
+        noise = torch.Generator().manual_seed(seed)
+        z = torch.randn(count, self.config.model.latent_size, generator=noise).to(self.device)
+        z = z.repeat_interleave(NUM_TENSES, dim=0)
+        tenses = torch.arange(NUM_TENSES, device=self.device).repeat(count)
+        _, tokens = self.model.decode_free_running(z, tenses, self.max_len + 2)
+        words = [tense.decode_ids(row) for row in tokens.tolist()]
+        return [tuple(words[i : i + NUM_TENSES]) for i in range(0, len(words), NUM_TENSES)]
+
+    def _bleu(self, items: list[tense.Conversion]) -> tuple[float, list[str]]:
+        predictions = self.convert(items)
+        return m.mean_bleu4(zip((c.target for c in items), predictions, strict=True)), predictions
+
+    @torch.no_grad()
+    def _posterior_stats(self, rows) -> dict[str, Any]:
+        """ELBO (KL weight 1), KL per dimension and active units over every form of `rows`."""
+        self.model.eval()
+        tokens, lengths = (t.to(self.device) for t in _form_tensors(rows))
+        tokens, lengths = tokens.flatten(0, 1), lengths.flatten()
+        tenses = torch.arange(NUM_TENSES, device=self.device).repeat(len(rows))
+        mean, logvar = self.model.encode(tokens, lengths, tenses)
+        z = reparameterize(mean, logvar)
+        logits = self.model.decode_teacher_forced(z, tenses, _sos_shift(tokens))
+        kl_per_dim = gaussian_kl(mean, logvar)
+        nll = word_nll(logits, tokens, lengths).mean()
+        kl = kl_per_dim.sum(dim=1).mean()
+        return {
+            m.VAL_ELBO: -(nll + kl).item(),
+            m.VAL_KL: kl.item(),
+            m.VAL_ACTIVE_UNITS: float(m.active_units(mean)),
+            "kl_per_dim": kl_per_dim.mean(dim=0).tolist(),
+        }
+
+    def evaluate(self) -> dict[str, float]:
+        seen_items = tense.conversions(self._eval_rows["seen"])
+        heldout_items = tense.conversions(self._eval_rows["heldout"])
+        lab_items = list(self.data.lab_test)
+        heldout_bleu, heldout_pred = self._bleu(heldout_items)
+        # With the lab's files, "seen" is the lab's own test.txt (its verbs are training verbs).
+        seen_bleu, seen_pred = self._bleu(lab_items or seen_items)
+        generated = self.generate(self.config.eval.samples, SAMPLE_SEED)
+        gaussian = m.gaussian_score(generated, self.data.train)
+        stats = self._posterior_stats(self._eval_rows["heldout"] or self._eval_rows["seen"])
+        kl_per_dim = stats.pop("kl_per_dim")
+        results = {
+            m.VAL_BLEU4: heldout_bleu,
+            m.VAL_BLEU4_SEEN: seen_bleu,
+            m.VAL_GAUSSIAN: gaussian,
+            m.VAL_MORPH: m.morph_score(generated),
+            m.VAL_SCORE: (heldout_bleu + gaussian) / 2,
+            **stats,
+        }
+        results.update({m.val_kl_dim(j): value for j, value in enumerate(kl_per_dim)})
+        train_rows = set(self.data.train)
+        self._last_samples = {
+            "conversions": [
+                {"protocol": protocol, "from": tense.TENSES[c.source_tense], "source": c.source,
+                 "to": tense.TENSES[c.target_tense], "target": c.target, "predicted": p}
+                for protocol, items, preds in (
+                    ("lab_test" if lab_items else "seen", lab_items or seen_items, seen_pred),
+                    ("heldout", heldout_items, heldout_pred),
+                )
+                for c, p in list(zip(items, preds, strict=True))[:24]
+            ],
+            "generated": [
+                {"words": list(row), "in_training_table": row in train_rows}
+                for row in generated
+            ],
+        }
+        return results
+
+    def samples(self) -> dict[str, Any]:
+        """Sample conversions and generated tuples from the last evaluate()."""
+        return self._last_samples
+
+    # ---- checkpoint state -----------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "batches": self.generator.get_state()},
+            "counters": {"step": self.step, "epoch": self.epoch},
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.generator.set_state(state["rng"]["batches"])
+        self.step = state["counters"]["step"]
+        self.epoch = state["counters"]["epoch"]
