@@ -45,7 +45,8 @@ def save(directory: str | Path, task_state: dict[str, Any], config_flat: dict, t
               directory / OPTIMIZER_FILE)
     counters = {"counters": task_state["counters"], "param_groups": param_groups}
     (directory / STATE_FILE).write_text(json.dumps(counters, indent=2))
-    (directory / CONFIG_FILE).write_text(json.dumps({"task": task, "config": config_flat}, indent=2))
+    meta = {"task": task, "config": config_flat}
+    (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
     return directory
 
 

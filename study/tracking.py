@@ -1,0 +1,85 @@
+"""Where records go: the workdir, the MLflow tracking URI, and logging one run's epochs."""
+
+import os
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+HOME_ENV = "CVAE_STUDY_HOME"
+DEFAULT_WORKDIR = "cvae-study-runs"
+
+
+class TrackingError(RuntimeError):
+    """The tracking store cannot be used; raised before any training starts."""
+
+
+def workdir(path: str | None = None) -> Path:
+    """--workdir, else $CVAE_STUDY_HOME, else ./cvae-study-runs (created)."""
+    chosen = Path(path or os.environ.get(HOME_ENV) or DEFAULT_WORKDIR).expanduser().resolve()
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen
+
+
+def tracking_uri(uri: str | None, home: Path) -> str:
+    """--tracking-uri, else a sqlite store in the workdir (MLflow 3 refuses a bare ./mlruns)."""
+    return uri or f"sqlite:///{home / 'mlflow.db'}"
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast on a tracking server that does not answer, naming the URI."""
+    if uri.startswith(("http://", "https://")):
+        health = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(health, timeout=timeout) as response:
+                if response.status != 200:
+                    raise TrackingError(f"tracking server {uri} answered {response.status}")
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
+            raise TrackingError(f"tracking server {uri} cannot be reached: {error}") from None
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        if not folder.is_dir():
+            raise TrackingError(f"tracking store {uri}: folder {folder} does not exist")
+
+
+def host_tags(device: str) -> dict[str, str]:
+    """Where a run executed, so records can be read back machine by machine."""
+    hostname = socket.gethostname()
+    try:
+        address = socket.gethostbyname(hostname)
+    except OSError:
+        address = "unknown"
+    return {"host.name": hostname, "host.address": address, "device": device}
+
+
+class RunLogger:
+    """One MLflow run: params once, metrics per epoch (step = epoch), samples as JSON."""
+
+    def __init__(self, uri: str, experiment: str, run_name: str, tags: dict[str, str]):
+        check_reachable(uri)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_experiment(experiment)
+        self.run = mlflow.start_run(run_name=run_name, tags=tags)
+        self.run_id = self.run.info.run_id
+        self.experiment_id = self.run.info.experiment_id
+
+    def params(self, flat_config: dict[str, Any]) -> None:
+        mlflow.log_params(flat_config)
+
+    def epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        mlflow.log_metrics(metrics, step=epoch)
+
+    def samples(self, epoch: int, samples: dict[str, Any]) -> None:
+        mlflow.log_dict(samples, f"samples/epoch_{epoch:03d}.json")
+
+    def artifacts(self, directory: Path, path: str) -> None:
+        mlflow.log_artifacts(str(directory), artifact_path=path)
+
+    def end(self, outcome: str) -> None:
+        """outcome: completed | diverged | errored | interrupted (tag `outcome`)."""
+        mlflow.set_tag("outcome", outcome)
+        status = {"completed": "FINISHED", "interrupted": "KILLED"}.get(outcome, "FAILED")
+        mlflow.end_run(status=status)

@@ -1,0 +1,87 @@
+"""`cvae-study train`: one run of a task, without Ray, tracked in MLflow by this process.
+
+The Ray Tune trainable runs the same task code; only the tracking differs.
+"""
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from cvae_study.study import checkpoint, config
+from cvae_study.study.tasks.base import Diverged, resolve_device
+from cvae_study.study.tasks.registry import make_task
+from cvae_study.study.tracking import RunLogger, host_tags
+
+
+@dataclass
+class RunResult:
+    outcome: str  # completed | diverged
+    run_id: str
+    experiment_id: str
+    epochs: int
+    metrics: dict[str, float] = field(default_factory=dict)  # the last evaluation
+    checkpoint: Path | None = None
+    message: str = ""
+
+
+def train(
+    task_name: str,
+    cfg,
+    device_name: str,
+    uri: str,
+    home: Path,
+    experiment: str | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Train cfg.train.epochs epochs, logging each to one MLflow run; checkpoint at the end."""
+    device = resolve_device(device_name)
+    task = make_task(task_name, cfg, device)
+    flat = config.flatten(cfg)
+    logger = RunLogger(uri, experiment or f"train-{task_name}", f"{task_name}-train",
+                       {"task": task_name, **host_tags(str(device))})
+    logger.params(flat)
+    result = RunResult("completed", logger.run_id, logger.experiment_id, 0)
+    epochs = tqdm(range(cfg.train.epochs), desc=f"train {task_name}", disable=not progress,
+                  unit="epoch")
+    try:
+        for epoch in epochs:
+            metrics = task.train_epoch()
+            metrics.update(task.evaluate())
+            logger.epoch(epoch, metrics)
+            logger.samples(epoch, task.samples())
+            result.metrics, result.epochs = metrics, epoch + 1
+            epochs.set_postfix({k.split("/")[1]: round(v, 3) for k, v in metrics.items()
+                                if k in SHOWN})
+    except Diverged as error:
+        result.outcome, result.message = "diverged", str(error)
+        logger.end("diverged")
+        return result
+    except BaseException:
+        logger.end("interrupted")
+        raise
+    result.checkpoint = checkpoint.save(home / "checkpoints" / logger.run_id, task.state(),
+                                        flat, task_name)
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "final_metrics.json").write_text(json.dumps(result.metrics, indent=2))
+        logger.artifacts(Path(scratch), "results")
+    logger.artifacts(result.checkpoint, "checkpoint")
+    logger.end("completed")
+    return result
+
+
+SHOWN = ("train/loss", "train/kl", "val/bleu4", "val/bleu4_seen", "val/gaussian", "val/psnr")
+
+
+def summary(result: RunResult, uri: str) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome,
+        "epochs": result.epochs,
+        "metrics": {k: round(v, 4) for k, v in result.metrics.items() if "kl_dim" not in k},
+        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+        "mlflow": {"tracking_uri": uri, "experiment_id": result.experiment_id,
+                   "run_id": result.run_id},
+    }
