@@ -24,7 +24,8 @@ class KLConfig:
 
 @dataclass(frozen=True)
 class TeacherForcingConfig:
-    start: float = field(default=1.0, metadata={"low": 0.0, "high": 1.0})  # ratio at epoch 0
+    # the ratio before decay_start
+    start: float = field(default=1.0, metadata={"low": 0.0, "high": 1.0})
     decay_start: int = field(default=0, metadata={"low": 0})  # first epoch that decays
     # subtracted from the ratio once per epoch from decay_start on
     decay_step: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
@@ -37,8 +38,9 @@ def kl_weight(step: int, cfg: KLConfig, total_steps: int) -> float:
         return cfg.max_weight
     if cfg.schedule == "monotonic":
         return cfg.max_weight * min(1.0, step / cfg.warmup_steps)
-    cycle_length = total_steps / cfg.cycles
-    position = (step % cycle_length) / cycle_length  # in [0, 1) within the cycle
+    # Position within the current cycle in [0, 1), in whole-step arithmetic so that a
+    # cycle starting on a step starts at exactly 0 (float modulo drifts).
+    position = (step * cfg.cycles) % total_steps / total_steps
     return cfg.max_weight * min(1.0, position / cfg.ratio)
 
 
@@ -46,7 +48,8 @@ def cycle_boundaries(cfg: KLConfig, total_steps: int) -> list[int]:
     """Steps at which each KL cycle ends (only the run's end when not cyclical)."""
     if cfg.schedule != "cyclical":
         return [total_steps]
-    return [round(total_steps * (k + 1) / cfg.cycles) for k in range(cfg.cycles)]
+    # Cycle k + 1 starts at the first step s with s * cycles >= (k + 1) * total_steps.
+    return [-(-(k + 1) * total_steps // cfg.cycles) for k in range(cfg.cycles)]
 
 
 def teacher_forcing_ratio(epoch: int, cfg: TeacherForcingConfig) -> float:

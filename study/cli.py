@@ -6,6 +6,7 @@ import sys
 
 from cvae_study.datasets.tense import TenseDataError
 from cvae_study.study import config, tracking
+from cvae_study.study.tasks.base import resolve_device
 from cvae_study.study.tracking import TrackingError
 
 TASKS = ("text",)
@@ -67,6 +68,7 @@ def _train(args) -> int:
     from cvae_study.study.train import summary, train
 
     cfg = config.load(args.task, args.config, _overrides(args))
+    resolve_device(args.device)  # a bad --device fails before anything is written
     home = tracking.workdir(args.workdir)
     uri = tracking.tracking_uri(args.tracking_uri, home)
     tracking.check_reachable(uri)

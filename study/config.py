@@ -7,6 +7,7 @@ value in one place, naming the key at fault.
 
 import dataclasses
 import json
+import math
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -107,21 +108,22 @@ def _coerce(key: str, value: Any, annotation, meta: Mapping) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{hint} true or false, got {value!r}")
         return value
-    if annotation is int:
-        try:
-            number = value if isinstance(value, int) else float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{hint} an integer, got {value!r}") from None
-        if isinstance(number, bool) or number != int(number):
-            raise ConfigError(f"{hint} an integer, got {value!r}")
-        value = int(number)
-    elif annotation is float:
+    if annotation in (int, float):
         try:
             if isinstance(value, bool):
                 raise ValueError
-            value = float(value)
+            number = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{hint} a number, got {value!r}") from None
+            kind = "an integer" if annotation is int else "a number"
+            raise ConfigError(f"{hint} {kind}, got {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{hint} a finite number, got {value!r}")
+        if annotation is int:
+            if number != int(number):
+                raise ConfigError(f"{hint} an integer, got {value!r}")
+            value = int(number)
+        else:
+            value = number
     elif annotation is str:
         value = str(value)
     low, high = meta.get("low"), meta.get("high")

@@ -29,6 +29,24 @@ def tracking_uri(uri: str | None, home: Path) -> str:
     return uri or f"sqlite:///{home / 'mlflow.db'}"
 
 
+def artifact_location(uri: str, home: Path) -> str | None:
+    """Artifacts of a local store live beside it in the workdir (MLflow would pick ./mlruns
+    of whatever folder the command ran in); a server decides its own."""
+    return (home / "artifacts").as_uri() if uri.startswith("sqlite:") else None
+
+
+def use_experiment(uri: str, name: str, home: Path) -> str:
+    """Point MLflow at `uri` and the experiment `name` (created if new) -> experiment id."""
+    mlflow.set_tracking_uri(uri)
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is not None:
+        experiment_id = existing.experiment_id
+    else:
+        experiment_id = mlflow.create_experiment(name, artifact_location(uri, home))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail fast on a tracking server that does not answer, naming the URI."""
     if uri.startswith(("http://", "https://")):
@@ -58,10 +76,9 @@ def host_tags(device: str) -> dict[str, str]:
 class RunLogger:
     """One MLflow run: params once, metrics per epoch (step = epoch), samples as JSON."""
 
-    def __init__(self, uri: str, experiment: str, run_name: str, tags: dict[str, str]):
+    def __init__(self, uri: str, home: Path, experiment: str, run_name: str, tags: dict):
         check_reachable(uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(experiment)
+        use_experiment(uri, experiment, home)
         self.run = mlflow.start_run(run_name=run_name, tags=tags)
         self.run_id = self.run.info.run_id
         self.experiment_id = self.run.info.experiment_id

@@ -41,7 +41,7 @@ def train(
     device = resolve_device(device_name)
     task = make_task(task_name, cfg, device)
     flat = config.flatten(cfg)
-    logger = RunLogger(uri, experiment or f"train-{task_name}", f"{task_name}-train",
+    logger = RunLogger(uri, home, experiment or f"train-{task_name}", f"{task_name}-train",
                        {"task": task_name, **host_tags(str(device))})
     logger.params(flat)
     result = RunResult("completed", logger.run_id, logger.experiment_id, 0)

@@ -1,0 +1,122 @@
+"""`cvae-study train text` end to end: a real (tiny) run, read back from a real MLflow store."""
+
+import json
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from cvae_study.study import checkpoint, cli
+from cvae_study.study import metrics as m
+
+
+def _run(args, capsys):
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_on_lab_files_logs_every_epoch_to_mlflow(
+    tmp_path, lab_dir, tiny_args, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # to prove nothing is written to the current folder
+    code, out, _ = _run(
+        ["train", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "3",
+         "--workdir", str(tmp_path / "runs"), "--quiet", *tiny_args],
+        capsys,
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["outcome"] == "completed" and summary["epochs"] == 3
+    client = MlflowClient(summary["mlflow"]["tracking_uri"])
+    run = client.get_run(summary["mlflow"]["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["outcome"] == "completed"
+    assert run.data.params["data.source"] == "lab"
+    assert run.data.params["model.hidden_size"] == "16"
+    for key in (m.TRAIN_LOSS, m.TRAIN_KL_WEIGHT, m.VAL_BLEU4, m.VAL_BLEU4_SEEN, m.VAL_GAUSSIAN,
+                m.VAL_SCORE, m.VAL_ACTIVE_UNITS, m.val_kl_dim(0)):
+        history = client.get_metric_history(run.info.run_id, key)
+        assert [point.step for point in history] == [0, 1, 2], key
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"samples", "checkpoint", "results"} <= artifacts
+    samples = json.loads(
+        mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/samples/epoch_002.json")
+    )
+    # With lab files the "seen" protocol is the lab's own ten test pairs.
+    lab_rows = [row for row in samples["conversions"] if row["protocol"] == "lab_test"]
+    assert len(lab_rows) == 10 and lab_rows[0]["source"] == "abandon"
+    assert len(samples["generated"]) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab", "runs"]
+    assert run.info.artifact_uri.startswith((tmp_path / "runs" / "artifacts").as_uri())
+    saved = checkpoint.load(summary["checkpoint"])
+    assert saved["task"] == "text" and saved["state"]["counters"]["epoch"] == 3
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--set", "kl.cyclez=2"], "unknown config key 'kl.cyclez'"),
+        (["--set", "kl.cycles=two"], "kl.cycles: expected an integer"),
+        (["--set", "kl.ratio=1.5"], "kl.ratio: 1.5 is out of range"),
+        (["--set", "kl.schedule=linear"], "not one of none, monotonic, cyclical"),
+        (["--set", "model.cell"], "expected key=value"),
+        (["--data", "lab"], "data.dir: required"),
+        (["--device", "cuda"], "no CUDA GPU"),
+    ],
+)
+def test_bad_input_fails_before_training(tmp_path, capsys, monkeypatch, args, expected):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # the same on a GPU machine
+    code, _, err = _run(["train", "text", "--workdir", str(tmp_path), *args], capsys)
+    assert code == 2
+    assert expected in err
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    "train_text, message",
+    [
+        ("run runs running\n", "train.txt line 1: expected 4 words"),
+        ("run runs running ran\nwalk walks walking walk3d\n", "train.txt line 2"),
+        ("", "no verbs"),
+    ],
+)
+def test_bad_lab_files_name_file_and_line(tmp_path, lab_dir, capsys, train_text, message):
+    (lab_dir / "train.txt").write_text(train_text)
+    code, _, err = _run(["train", "text", "--data", "lab", "--data-dir", str(lab_dir),
+                         "--workdir", str(tmp_path)], capsys)
+    assert code == 2
+    assert message in err
+
+
+def test_missing_lab_folder_is_named(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    code, _, err = _run(["train", "text", "--data", "lab", "--data-dir", str(missing),
+                         "--workdir", str(tmp_path)], capsys)
+    assert code == 2 and str(missing / "train.txt") in err
+
+
+def test_unreachable_tracking_server_fails_before_training(tmp_path, capsys):
+    code, _, err = _run(["train", "text", "--tracking-uri", "http://127.0.0.1:9",
+                         "--workdir", str(tmp_path)], capsys)
+    assert code == 2 and "cannot be reached" in err
+
+
+def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny_args, capsys):
+    # SGD at an absurd learning rate without clipping: the loss overflows within a few epochs.
+    code, out, err = _run(
+        ["train", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "30",
+         "--workdir", str(tmp_path), "--quiet", *tiny_args, "--set", "optim.name=sgd",
+         "--set", "optim.lr=10", "--set", "optim.grad_clip=0", "--set", "kl.schedule=none"],
+        capsys,
+    )
+    assert code == 1
+    assert "training loss became" in err
+    summary = json.loads(out)
+    assert summary["outcome"] == "diverged"
+    assert summary["epochs"] >= 1  # it diverged after logging at least one whole epoch
+    client = MlflowClient(summary["mlflow"]["tracking_uri"])
+    run = client.get_run(summary["mlflow"]["run_id"])
+    assert run.data.tags["outcome"] == "diverged" and run.info.status == "FAILED"
+    logged = client.get_metric_history(run.info.run_id, m.TRAIN_LOSS)
+    assert len(logged) == summary["epochs"]
