@@ -22,27 +22,26 @@ class TextCVAEConfig:
     # Feed [z, condition] to the decoder at every step, not only into its initial state,
     # so the latent cannot be forgotten over the word.
     z_every_step: bool = True
-    vocab_size: int = field(default=28, metadata={"low": 3})
-    num_conditions: int = field(default=4, metadata={"low": 1})
 
 
 class TextCVAE(nn.Module):
     SOS, EOS = 0, 1
 
-    def __init__(self, config: TextCVAEConfig):
+    def __init__(self, config: TextCVAEConfig, vocab_size: int = 28, num_conditions: int = 4):
+        """vocab_size and num_conditions are facts of the data (28 tokens, 4 tenses)."""
         super().__init__()
         self.config = config
         c = config
         rnn = nn.GRU if c.cell == "gru" else nn.LSTM
-        self.embedding = nn.Embedding(c.vocab_size, c.embedding_size)
-        self.condition_embedding = nn.Embedding(c.num_conditions, c.condition_size)
+        self.embedding = nn.Embedding(vocab_size, c.embedding_size)
+        self.condition_embedding = nn.Embedding(num_conditions, c.condition_size)
         self.encoder_init = nn.Linear(c.condition_size, c.hidden_size)
         self.encoder = rnn(c.embedding_size, c.hidden_size, batch_first=True)
         self.to_posterior = nn.Linear(c.hidden_size, 2 * c.latent_size)
         self.decoder_init = nn.Linear(c.latent_size + c.condition_size, c.hidden_size)
         step_input = c.embedding_size + (c.latent_size + c.condition_size) * c.z_every_step
         self.decoder = rnn(step_input, c.hidden_size, batch_first=True)
-        self.to_logits = nn.Linear(c.hidden_size, c.vocab_size)
+        self.to_logits = nn.Linear(c.hidden_size, vocab_size)
 
     def _initial_state(self, projected: torch.Tensor):
         h0 = torch.tanh(projected).unsqueeze(0)  # (1, B, H)

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wall-clock budget for the time-to-quality run")
     bench.add_argument("--out", help="write the results as JSON here")
 
+    show = commands.add_parser("config", help="list a task's config keys and defaults")
+    show.add_argument("task", choices=TASKS)
+
     demo = commands.add_parser("demo", help="the main job on embedded defaults")
     _common(demo)
     return parser
@@ -107,9 +110,14 @@ def _demo(args) -> int:
     return code
 
 
+def _config(args) -> int:
+    print(config.describe(args.task))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "bench": _bench, "demo": _demo}
+    handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config}
     try:
         return handlers[args.command](args)
     except (config.ConfigError, TenseDataError, TrackingError, ValueError) as error:

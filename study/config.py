@@ -206,6 +206,27 @@ def load(task: str, config_file: str | None = None, assignments: list[str] | Non
     return build(task, overrides)
 
 
+def describe(task: str) -> str:
+    """Every key of a task's config as a Markdown table: type or choices, default, range."""
+    cls = CONFIGS[task]
+    lines = ["| key | type | default | range |", "|---|---|---|---|"]
+    for section in dataclasses.fields(cls):
+        hints = typing.get_type_hints(section.type)
+        for f in dataclasses.fields(section.type):
+            hint = hints[f.name]
+            kind = (" / ".join(typing.get_args(hint)) if typing.get_origin(hint) is Literal
+                    else hint.__name__)
+            low, high = f.metadata.get("low"), f.metadata.get("high")
+            bounds = ""
+            if low is not None:
+                bounds = f"{'>' if f.metadata.get('low_open') else '>='} {low}"
+            if high is not None:
+                bounds += f"{', ' if bounds else ''}<= {high}"
+            default = f.default if f.default != "" else '""'
+            lines.append(f"| `{section.name}.{f.name}` | {kind} | `{default}` | {bounds} |")
+    return "\n".join(lines)
+
+
 def to_json(config) -> str:
     return json.dumps(flatten(config), indent=2, sort_keys=True)
 

@@ -60,7 +60,7 @@ class TextTask:
         self.device = device
         torch.manual_seed(config.train.seed)
         self.data = data if data is not None else load_data(config.data)
-        self.model = TextCVAE(config.model).to(device)
+        self.model = TextCVAE(config.model, tense.VOCAB_SIZE, NUM_TENSES).to(device)
         self.optimizer = build_optimizer(
             config.optim.name, self.model.parameters(), config.optim.lr
         )
