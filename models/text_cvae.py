@@ -99,3 +99,41 @@ class TextCVAE(nn.Module):
             all_logits.append(logits)
             tokens.append(token)
         return torch.cat(all_logits, dim=1), torch.cat(tokens, dim=1)
+
+    @torch.no_grad()
+    def decode_beam(self, z: torch.Tensor, tense: torch.Tensor, max_len: int, width: int):
+        """The most probable word under each (z, tense) by beam search -> tokens (B, max_len).
+
+        Greedy decoding commits to the locally best character; a beam keeps `width`
+        prefixes and returns the best whole word, so one z names the same verb under
+        every tense more often.
+        """
+        batch, vocab = z.size(0), self.to_logits.out_features
+        zc, state = self._decoder_context(z, tense)
+        zc = zc.repeat_interleave(width, dim=0)  # (B * W, Z + C)
+        state = (state.repeat_interleave(width, dim=1) if isinstance(state, torch.Tensor)
+                 else tuple(s.repeat_interleave(width, dim=1) for s in state))
+        scores = torch.full((batch, width), float("-inf"), device=z.device)
+        scores[:, 0] = 0.0  # one live beam per word at the start
+        words = torch.full((batch * width, 1), self.SOS, dtype=torch.long, device=z.device)
+        finished = torch.zeros(batch * width, dtype=torch.bool, device=z.device)
+        for _ in range(max_len):
+            inputs = self._step_inputs(self.embedding(words[:, -1:]), zc)
+            output, state = self.decoder(inputs, state)
+            log_probs = self.to_logits(output).squeeze(1).log_softmax(dim=-1)  # (B * W, V)
+            # A finished word only continues with EOS, at no cost.
+            log_probs[finished] = float("-inf")
+            log_probs[finished, self.EOS] = 0.0
+            candidates = (scores.view(-1, 1) + log_probs).view(batch, width * vocab)
+            scores, flat = candidates.topk(width, dim=1)  # (B, W)
+            parent = (flat // vocab + torch.arange(batch, device=z.device).unsqueeze(1) * width)
+            parent, token = parent.view(-1), (flat % vocab).view(-1, 1)
+            words = torch.cat([words[parent], token], dim=1)
+            finished = finished[parent] | (token.squeeze(1) == self.EOS)
+            state = (state[:, parent] if isinstance(state, torch.Tensor)
+                     else tuple(s[:, parent] for s in state))
+            if finished.all():
+                break
+        best = scores.argmax(dim=1) + torch.arange(batch, device=z.device) * width
+        tokens = words[best, 1:]
+        return torch.nn.functional.pad(tokens, (0, max_len - tokens.size(1)), value=self.EOS)

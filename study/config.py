@@ -55,6 +55,9 @@ class TextDataConfig:
 class TextEvalConfig:
     verbs: int = field(default=400, metadata={"low": 0})  # per protocol and epoch; 0 = all
     samples: int = field(default=100, metadata={"low": 1})  # Gaussian-score samples
+    # Generation decodes each (z, tense) by beam search of this width; 1 = greedy.
+    # Conversion (BLEU-4) is always greedy, as in the lab.
+    beam: int = field(default=1, metadata={"low": 1, "high": 64})
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,10 @@ class TextTask:
         z = torch.randn(count, self.config.model.latent_size, generator=noise).to(self.device)
         z = z.repeat_interleave(NUM_TENSES, dim=0)
         tenses = torch.arange(NUM_TENSES, device=self.device).repeat(count)
-        _, tokens = self.model.decode_free_running(z, tenses, self.max_len + 2)
+        if self.config.eval.beam > 1:
+            tokens = self.model.decode_beam(z, tenses, self.max_len + 2, self.config.eval.beam)
+        else:
+            _, tokens = self.model.decode_free_running(z, tenses, self.max_len + 2)
         words = [tense.decode_ids(row) for row in tokens.tolist()]
         return [tuple(words[i : i + NUM_TENSES]) for i in range(0, len(words), NUM_TENSES)]
 
