@@ -13,13 +13,13 @@ from typing import Literal
 class KLConfig:
     # none: constant max_weight; monotonic: linear warm-up over warmup_steps then hold;
     # cyclical (Fu et al. 2019): `cycles` cycles over the run, rising over `ratio` of each.
-    schedule: Literal["none", "monotonic", "cyclical"] = "cyclical"
-    max_weight: float = field(default=1.0, metadata={"low": 0.0, "high": 10.0})
-    warmup_steps: int = field(default=2000, metadata={"low": 1})
+    schedule: Literal["none", "monotonic", "cyclical"] = "monotonic"
+    max_weight: float = field(default=2.0, metadata={"low": 0.0, "high": 10.0})
+    warmup_steps: int = field(default=500, metadata={"low": 1})
     cycles: int = field(default=4, metadata={"low": 1, "high": 1000})
     ratio: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0, "low_open": True})
     # Per-dimension KL floor in nats (free bits, Kingma et al. 2016); 0 disables it.
-    free_bits: float = field(default=0.0, metadata={"low": 0.0, "high": 10.0})
+    free_bits: float = field(default=0.3, metadata={"low": 0.0, "high": 10.0})
 
 
 @dataclass(frozen=True)

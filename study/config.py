@@ -34,13 +34,13 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = field(default=20, metadata={"low": 1})
+    epochs: int = field(default=40, metadata={"low": 1})
     batch_size: int = field(default=64, metadata={"low": 1})
     seed: int = field(default=0, metadata={"low": 0})
     # reconstruct: the lab's objective, each word encoded and decoded in its own tense;
     # all_tenses: one form encoded, all four decoded from the same z (what generation needs).
     objective: Literal["reconstruct", "all_tenses"] = "all_tenses"
-    word_dropout: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
+    word_dropout: float = field(default=0.3, metadata={"low": 0.0, "high": 1.0})
 
 
 @dataclass(frozen=True)

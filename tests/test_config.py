@@ -39,7 +39,7 @@ def test_build_defaults_equal_the_dataclass_defaults():
         for f in dataclasses.fields(cls)
     }
     assert flat == expected
-    assert config.kl.schedule == "cyclical"
+    assert config.kl.schedule == "monotonic" and config.kl.free_bits == 0.3
     assert config.model.hidden_size == 256
 
 

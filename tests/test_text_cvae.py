@@ -168,7 +168,7 @@ VAL_KEYS = {
 
 
 def test_text_task_trains_evaluates_and_samples():
-    task = tiny_task()
+    task = tiny_task(**{"kl.schedule": "cyclical"})
     first = task.train_epoch()
     second = task.train_epoch()
     assert task.epoch == 2
