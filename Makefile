@@ -27,4 +27,5 @@ test-fast: lint
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)
-	$(BIN)/cvae-study bench text
+	mkdir -p benchmarks
+	$(BIN)/cvae-study bench text --out benchmarks/text-cpu.json

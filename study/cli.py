@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the main job on embedded defaults")
     _common(demo)
+    demo.add_argument("--smoke", action="store_true",
+                      help="a tiny model for one epoch: checks the whole path in seconds")
     return parser
 
 
@@ -98,9 +100,14 @@ def _bench(args) -> int:
     return 0
 
 
+SMOKE = ["model.hidden_size=32", "model.latent_size=8", "model.embedding_size=16",
+         "train.epochs=1", "eval.verbs=20", "eval.samples=10"]
+
+
 def _demo(args) -> int:
-    args.task, args.config, args.set, args.data, args.data_dir, args.epochs = (
-        "text", None, [], None, None, None)
+    args.task, args.config, args.data, args.data_dir, args.epochs = (
+        "text", None, None, None, None)
+    args.set = SMOKE if args.smoke else []
     args.experiment, args.quiet = "demo-text", False
     code = _train(args)
     home = tracking.workdir(args.workdir)

@@ -16,6 +16,7 @@ def _run(args, capsys):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_train_on_lab_files_logs_every_epoch_to_mlflow(
     tmp_path, lab_dir, tiny_args, capsys, monkeypatch
 ):
@@ -102,6 +103,7 @@ def test_unreachable_tracking_server_fails_before_training(tmp_path, capsys):
     assert code == 2 and "cannot be reached" in err
 
 
+@pytest.mark.slow
 def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny_args, capsys):
     # SGD at an absurd learning rate without clipping: the loss overflows within a few epochs.
     code, out, err = _run(
@@ -120,3 +122,15 @@ def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny
     assert run.data.tags["outcome"] == "diverged" and run.info.status == "FAILED"
     logged = client.get_metric_history(run.info.run_id, m.TRAIN_LOSS)
     assert len(logged) == summary["epochs"]
+
+
+def test_demo_smoke_trains_on_the_default_data_and_says_where_records_are(tmp_path, capsys):
+    code, out, _ = _run(["demo", "--smoke", "--workdir", str(tmp_path)], capsys)
+    assert code == 0
+    summary = json.loads(out[: out.index("\nMLflow store:")])
+    assert summary["outcome"] == "completed" and summary["epochs"] == 1
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert f"MLflow store: {store}" in out
+    run = MlflowClient(store).get_run(summary["mlflow"]["run_id"])
+    assert run.data.params["data.source"] == "lemminflect"
+    assert float(run.data.metrics[m.VAL_BLEU4_SEEN]) >= 0.0
