@@ -16,6 +16,9 @@ from cvae_study.study.tasks.base import Diverged, resolve_device
 from cvae_study.study.tasks.registry import make_task
 from cvae_study.study.tracking import RunLogger, host_tags
 
+# Metrics shown on the progress bar.
+SHOWN = ("train/loss", "train/kl", "val/bleu4", "val/bleu4_seen", "val/gaussian", "val/psnr")
+
 
 @dataclass
 class RunResult:
@@ -71,9 +74,6 @@ def train(
     logger.artifacts(result.checkpoint, "checkpoint")
     logger.end("completed")
     return result
-
-
-SHOWN = ("train/loss", "train/kl", "val/bleu4", "val/bleu4_seen", "val/gaussian", "val/psnr")
 
 
 def summary(result: RunResult, uri: str) -> dict[str, Any]:

@@ -1,6 +1,11 @@
 """Shared fixtures: small lab-format files and a tiny, fast text configuration."""
 
 import pytest
+import torch
+
+from cvae_study.datasets.tense import TenseData
+from cvae_study.study.config import build
+from cvae_study.study.tasks.text import TextTask
 
 LAB_TRAIN = """abandon abandons abandoning abandoned
 abet abets abetting abetted
@@ -26,10 +31,48 @@ running runs
 """
 
 # A model small enough to train a few epochs in seconds on 2 cores.
-TINY = [
-    "model.hidden_size=16", "model.latent_size=4", "model.embedding_size=8",
-    "train.batch_size=4", "eval.verbs=4", "eval.samples=5",
-]
+TINY = {
+    "model.hidden_size": 16,
+    "model.latent_size": 4,
+    "model.embedding_size": 8,
+    "train.batch_size": 3,
+    "train.epochs": 2,
+    "eval.verbs": 4,
+    "eval.samples": 8,
+}
+TRAIN_ROWS = (
+    ("walk", "walks", "walking", "walked"),
+    ("talk", "talks", "talking", "talked"),
+    ("jump", "jumps", "jumping", "jumped"),
+    ("play", "plays", "playing", "played"),
+    ("call", "calls", "calling", "called"),
+    ("help", "helps", "helping", "helped"),
+)
+HELDOUT_ROWS = (
+    ("look", "looks", "looking", "looked"),
+    ("open", "opens", "opening", "opened"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one intra-op thread avoids fighting for busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def tiny_task():
+    """Factory: a TextTask on six hand-made verbs, TINY config plus overrides."""
+
+    def make(overrides=None, config=None):
+        data = TenseData(train=TRAIN_ROWS, heldout=HELDOUT_ROWS, lab_test=(), source="test")
+        config = config or build("text", {**TINY, **(overrides or {})})
+        return TextTask(config, torch.device("cpu"), data=data)
+
+    return make
 
 
 @pytest.fixture
@@ -43,4 +86,6 @@ def lab_dir(tmp_path):
 
 @pytest.fixture
 def tiny_args():
-    return [arg for item in TINY for arg in ("--set", item)]
+    """TINY as --set flags; the tests give --epochs themselves."""
+    return [arg for key, value in TINY.items() if key != "train.epochs"
+            for arg in ("--set", f"{key}={value}")]

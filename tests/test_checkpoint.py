@@ -5,56 +5,18 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from cvae_study.datasets.tense import TenseData
 from cvae_study.study import checkpoint
-from cvae_study.study.config import build, flatten, from_flat
-from cvae_study.study.tasks.text import TextTask
+from cvae_study.study.config import flatten, from_flat
 
-TRAIN_ROWS = (
-    ("walk", "walks", "walking", "walked"),
-    ("talk", "talks", "talking", "talked"),
-    ("jump", "jumps", "jumping", "jumped"),
-    ("play", "plays", "playing", "played"),
-    ("call", "calls", "calling", "called"),
-    ("help", "helps", "helping", "helped"),
-)
-HELDOUT_ROWS = (
-    ("look", "looks", "looking", "looked"),
-    ("open", "opens", "opening", "opened"),
-)
-TINY = {
-    "model.hidden_size": 16,
-    "model.latent_size": 4,
-    "model.embedding_size": 8,
-    "train.batch_size": 3,
-    "train.epochs": 3,
-    "eval.samples": 8,
-    # Exercise every source of randomness: posterior noise, tense choice, teacher forcing.
-    "tf.start": 0.5,
-    "kl.schedule": "monotonic",
-    "kl.warmup_steps": 5,
-}
+# Exercise every source of randomness: posterior noise, tense choice, teacher forcing.
+RESUME = {"train.epochs": 3, "tf.start": 0.5, "kl.schedule": "monotonic", "kl.warmup_steps": 5}
 FILES = ("model.safetensors", "optimizer.safetensors", "state.json", "config.json")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids fighting for busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_task(config=None):
-    data = TenseData(train=TRAIN_ROWS, heldout=HELDOUT_ROWS, lab_test=(), source="test")
-    return TextTask(config or build("text", TINY), torch.device("cpu"), data=data)
-
-
 @pytest.fixture
-def trained(tmp_path):
+def trained(tmp_path, tiny_task):
     """A task trained one epoch and its checkpoint directory."""
-    task = tiny_task()
+    task = tiny_task(RESUME)
     task.train_epoch()
     directory = checkpoint.save(tmp_path / "ckpt", task.state(), flatten(task.config), "text")
     return task, directory
@@ -83,11 +45,11 @@ def test_save_writes_safetensors_and_json_only(trained):
     assert from_flat("text", meta["config"]) == task.config
 
 
-def test_load_restores_parameters_counters_and_optimizer(trained):
+def test_load_restores_parameters_counters_and_optimizer(trained, tiny_task):
     task, directory = trained
     loaded = checkpoint.load(directory)
     assert loaded["task"] == "text"
-    fresh = tiny_task(from_flat("text", loaded["config"]))
+    fresh = tiny_task(config=from_flat("text", loaded["config"]))
     assert any(
         not torch.equal(a, b)
         for a, b in zip(fresh.model.parameters(), task.model.parameters(), strict=True)
@@ -114,14 +76,14 @@ def test_load_restores_parameters_counters_and_optimizer(trained):
         assert group["params"] == restored_group["params"]
 
 
-def test_resume_is_exact(trained):
+def test_resume_is_exact(trained, tiny_task):
     task, directory = trained
     # The original keeps going from where it was saved ...
     continued = task.train_epoch()
     continued_params = [p.detach().clone() for p in task.model.parameters()]
     # ... and a fresh task resumed from the checkpoint must follow the same path.
     loaded = checkpoint.load(directory)
-    fresh = tiny_task(from_flat("text", loaded["config"]))
+    fresh = tiny_task(config=from_flat("text", loaded["config"]))
     fresh.load_state(loaded["state"])
     resumed = fresh.train_epoch()
     assert resumed == continued

@@ -4,23 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cvae_study.datasets.tense import EOS, SOS, VOCAB_SIZE, TenseData, decode_ids, pad_words
+from cvae_study.datasets.tense import EOS, SOS, VOCAB_SIZE, decode_ids, pad_words
 from cvae_study.models.text_cvae import TextCVAE, TextCVAEConfig
 from cvae_study.models.vae import gaussian_kl, reparameterize
-from cvae_study.study.config import build
-from cvae_study.study.tasks.text import TextTask
 
 WORDS = ["walk", "talking", "ran", "helps"]
 TENSE = torch.tensor([0, 2, 3, 1])
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids fighting for busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 VARIANTS = [
@@ -127,34 +117,6 @@ def test_word_dropout_is_off_in_eval_mode(cell, z_every_step):
 
 # ---- a tiny TextTask ---------------------------------------------------------------------
 
-TRAIN_ROWS = (
-    ("walk", "walks", "walking", "walked"),
-    ("talk", "talks", "talking", "talked"),
-    ("jump", "jumps", "jumping", "jumped"),
-    ("play", "plays", "playing", "played"),
-    ("call", "calls", "calling", "called"),
-    ("help", "helps", "helping", "helped"),
-)
-HELDOUT_ROWS = (
-    ("look", "looks", "looking", "looked"),
-    ("open", "opens", "opening", "opened"),
-)
-TINY = {
-    "model.hidden_size": 16,
-    "model.latent_size": 4,
-    "model.embedding_size": 8,
-    "train.batch_size": 3,
-    "train.epochs": 2,
-    "eval.samples": 8,
-}
-
-
-def tiny_task(**overrides):
-    data = TenseData(train=TRAIN_ROWS, heldout=HELDOUT_ROWS, lab_test=(), source="test")
-    config = build("text", {**TINY, **overrides})
-    return TextTask(config, torch.device("cpu"), data=data)
-
-
 TRAIN_KEYS = {"train/loss", "train/kl", "train/kl_weight", "train/tf_ratio"}
 VAL_KEYS = {
     "val/bleu4",
@@ -167,8 +129,8 @@ VAL_KEYS = {
 }
 
 
-def test_text_task_trains_evaluates_and_samples():
-    task = tiny_task(**{"kl.schedule": "cyclical"})
+def test_text_task_trains_evaluates_and_samples(tiny_task):
+    task = tiny_task({"kl.schedule": "cyclical"})
     first = task.train_epoch()
     second = task.train_epoch()
     assert task.epoch == 2
@@ -197,8 +159,8 @@ def test_text_task_trains_evaluates_and_samples():
     assert protocols == {"seen", "heldout"}
 
 
-def test_text_task_kl_weight_follows_the_monotonic_schedule():
-    task = tiny_task(**{"kl.schedule": "monotonic", "kl.warmup_steps": 4, "kl.max_weight": 1.0})
+def test_text_task_kl_weight_follows_the_monotonic_schedule(tiny_task):
+    task = tiny_task({"kl.schedule": "monotonic", "kl.warmup_steps": 4, "kl.max_weight": 1.0})
     first = task.train_epoch()
     second = task.train_epoch()
     # Steps 0, 1 then 2, 3 of a 4-step warm-up: mean weights 0.125 and 0.625.

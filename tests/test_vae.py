@@ -5,15 +5,6 @@ from torch.distributions import Normal, kl_divergence
 from cvae_study.models.vae import free_bits_kl, gaussian_kl, reparameterize
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids fighting for busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _posterior(batch=5, latent=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     mean = torch.randn(batch, latent, generator=g) * 2
