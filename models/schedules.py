@@ -20,6 +20,9 @@ class KLConfig:
     ratio: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0, "low_open": True})
     # Per-dimension KL floor in nats (free bits, Kingma et al. 2016); 0 disables it.
     free_bits: float = field(default=0.3, metadata={"low": 0.0, "high": 10.0})
+    # KL capacity target in nats (Burgess et al. 2018): the loss pays |KL - capacity|
+    # instead of the KL; 0 disables it.
+    capacity: float = field(default=0.0, metadata={"low": 0.0, "high": 1000.0})
 
 
 @dataclass(frozen=True)

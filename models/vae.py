@@ -28,13 +28,18 @@ def gaussian_kl(
     )
 
 
-def free_bits_kl(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
-    """Batch-mean KL per dimension, each dimension clamped from below at `free_bits` nats.
+def kl_penalty(
+    kl_per_dim: torch.Tensor, free_bits: float = 0.0, capacity: float = 0.0
+) -> torch.Tensor:
+    """The KL term a loss weights. kl_per_dim: (batch, latent) -> scalar.
 
-    Kingma et al. 2016: a dimension below its floor costs nothing, so the optimiser has
-    no reason to collapse it. kl_per_dim: (batch, latent) -> scalar (summed over latent).
+    The batch-mean KL of each dimension, floored at `free_bits` nats (Kingma et al. 2016:
+    a dimension below its floor costs nothing, so nothing pushes it into collapse), summed
+    over dimensions. With capacity > 0 the term is |KL - capacity| (Burgess et al. 2018),
+    which pulls the total KL to that many nats from either side.
     """
     per_dim = kl_per_dim.mean(dim=0)
     if free_bits > 0:
         per_dim = per_dim.clamp(min=free_bits)
-    return per_dim.sum()
+    total = per_dim.sum()
+    return (total - capacity).abs() if capacity > 0 else total

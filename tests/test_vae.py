@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from cvae_study.models.vae import free_bits_kl, gaussian_kl, reparameterize
+from cvae_study.models.vae import gaussian_kl, kl_penalty, reparameterize
 
 
 def _posterior(batch=5, latent=3, seed=0):
@@ -40,27 +40,27 @@ def test_gaussian_kl_matches_torch_distributions_against_a_given_prior():
     assert not torch.allclose(kl, gaussian_kl(mean, logvar))
 
 
-def test_free_bits_kl_clamps_each_dimensions_batch_mean_at_the_floor():
+def test_kl_penalty_free_bits_clamps_each_dimensions_batch_mean_at_the_floor():
     # Batch means per dimension: 0.1 (below the floor), 2.0 (above), 0.5 (exactly at it).
     kl_per_dim = torch.tensor([[0.0, 1.0, 0.5], [0.2, 3.0, 0.5]])
-    assert free_bits_kl(kl_per_dim, 0.5).item() == pytest.approx(0.5 + 2.0 + 0.5)
+    assert kl_penalty(kl_per_dim, 0.5).item() == pytest.approx(0.5 + 2.0 + 0.5)
 
 
-def test_free_bits_kl_floors_the_batch_mean_not_each_sample():
+def test_kl_penalty_free_bits_floors_the_batch_mean_not_each_sample():
     # Per-sample clamping would give mean(1.0, 3.0) = 2.0; the batch mean 1.5 is above it.
     kl_per_dim = torch.tensor([[0.0], [3.0]])
-    assert free_bits_kl(kl_per_dim, 1.0).item() == pytest.approx(1.5)
+    assert kl_penalty(kl_per_dim, 1.0).item() == pytest.approx(1.5)
 
 
-def test_free_bits_kl_without_a_floor_is_the_plain_sum_of_batch_means():
+def test_kl_penalty_free_bits_without_a_floor_is_the_plain_sum_of_batch_means():
     kl_per_dim = torch.tensor([[0.0, 1.0, 0.5], [0.2, 3.0, 0.1]])
     expected = kl_per_dim.sum(dim=1).mean()
-    torch.testing.assert_close(free_bits_kl(kl_per_dim, 0.0), expected)
+    torch.testing.assert_close(kl_penalty(kl_per_dim, 0.0), expected)
 
 
-def test_free_bits_kl_gives_no_gradient_to_dimensions_below_the_floor():
+def test_kl_penalty_free_bits_gives_no_gradient_to_dimensions_below_the_floor():
     kl_per_dim = torch.tensor([[0.1, 2.0]], requires_grad=True)
-    free_bits_kl(kl_per_dim, 0.5).backward()
+    kl_penalty(kl_per_dim, 0.5).backward()
     torch.testing.assert_close(kl_per_dim.grad, torch.tensor([[0.0, 1.0]]))
 
 
@@ -91,3 +91,16 @@ def test_reparameterize_samples_have_the_posterior_mean_and_std():
     assert z.shape == (n, 3)
     torch.testing.assert_close(z.mean(dim=0), mean[0], atol=0.05, rtol=0)
     torch.testing.assert_close(z.std(dim=0), std, atol=0.05, rtol=0)
+
+
+def test_kl_penalty_capacity_pulls_the_total_kl_to_the_target_from_both_sides():
+    low = torch.full((4, 2), 1.0, requires_grad=True)  # total KL 2 nats
+    high = torch.full((4, 2), 5.0, requires_grad=True)  # total KL 10 nats
+    assert kl_penalty(low, capacity=6.0).item() == pytest.approx(4.0)
+    assert kl_penalty(high, capacity=6.0).item() == pytest.approx(4.0)
+    kl_penalty(low, capacity=6.0).backward()
+    kl_penalty(high, capacity=6.0).backward()
+    assert (low.grad < 0).all()  # descending the loss raises a KL below the target
+    assert (high.grad > 0).all()  # and lowers one above it
+    at_target = torch.full((4, 2), 3.0)
+    assert kl_penalty(at_target, capacity=6.0).item() == pytest.approx(0.0)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from cvae_study.datasets import tense
 from cvae_study.models.schedules import kl_weight, teacher_forcing_ratio
 from cvae_study.models.text_cvae import TextCVAE
-from cvae_study.models.vae import free_bits_kl, gaussian_kl, reparameterize
+from cvae_study.models.vae import gaussian_kl, kl_penalty, reparameterize
 from cvae_study.study import metrics as m
 from cvae_study.study.config import TextConfig, TextDataConfig
 from cvae_study.study.tasks.base import build_optimizer, check_finite
@@ -114,7 +114,7 @@ class TextTask:
         encodings = mean.size(0)
         recon = word_nll(logits, targets, target_lengths).sum() / encodings
         kl_per_dim = gaussian_kl(mean, logvar)
-        loss = recon + beta * free_bits_kl(kl_per_dim, cfg.kl.free_bits)
+        loss = recon + beta * kl_penalty(kl_per_dim, cfg.kl.free_bits, cfg.kl.capacity)
         return loss, recon, kl_per_dim.sum(dim=1).mean()
 
     def train_epoch(self) -> dict[str, float]:
