@@ -230,10 +230,6 @@ def describe(task: str) -> str:
     return "\n".join(lines)
 
 
-def to_json(config) -> str:
-    return json.dumps(flatten(config), indent=2, sort_keys=True)
-
-
 def from_flat(task: str, flat: Mapping[str, Any]):
     """Inverse of flatten(): a checkpoint's or a trial's flat dict -> config."""
     return build(task, flat)
