@@ -76,7 +76,6 @@ def _train(args) -> int:
     resolve_device(args.device)  # a bad --device fails before anything is written
     home = tracking.workdir(args.workdir)
     uri = tracking.tracking_uri(args.tracking_uri, home)
-    tracking.check_reachable(uri)
     result = train(args.task, cfg, args.device, uri, home, args.experiment,
                    progress=not args.quiet)
     print(json.dumps(summary(result, uri), indent=2))

@@ -89,8 +89,9 @@ class RunLogger:
     def epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         mlflow.log_metrics(metrics, step=epoch)
 
-    def samples(self, epoch: int, samples: dict[str, Any]) -> None:
-        mlflow.log_dict(samples, f"samples/epoch_{epoch:03d}.json")
+    def json(self, data: dict[str, Any], path: str) -> None:
+        """A JSON artifact of the run, e.g. samples/epoch_003.json."""
+        mlflow.log_dict(data, path)
 
     def artifacts(self, directory: Path, path: str) -> None:
         mlflow.log_artifacts(str(directory), artifact_path=path)

@@ -3,8 +3,6 @@
 The Ray Tune trainable runs the same task code; only the tracking differs.
 """
 
-import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +53,7 @@ def train(
             metrics = task.train_epoch()
             metrics.update(task.evaluate())
             logger.epoch(epoch, metrics)
-            logger.samples(epoch, task.samples())
+            logger.json(task.samples(), f"samples/epoch_{epoch:03d}.json")
             result.metrics, result.epochs = metrics, epoch + 1
             epochs.set_postfix({k.split("/")[1]: round(v, 3) for k, v in metrics.items()
                                 if k in SHOWN})
@@ -68,9 +66,7 @@ def train(
         raise
     result.checkpoint = checkpoint.save(home / "checkpoints" / logger.run_id, task.state(),
                                         flat, task_name)
-    with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / "final_metrics.json").write_text(json.dumps(result.metrics, indent=2))
-        logger.artifacts(Path(scratch), "results")
+    logger.json(result.metrics, "results/final_metrics.json")
     logger.artifacts(result.checkpoint, "checkpoint")
     logger.end("completed")
     return result
