@@ -59,3 +59,13 @@ def teacher_forcing_ratio(epoch: int, cfg: TeacherForcingConfig) -> float:
     """Probability of feeding the ground-truth token at epoch `epoch` (0-based)."""
     decayed = cfg.start - cfg.decay_step * max(0, epoch - cfg.decay_start + 1)
     return max(cfg.floor, min(cfg.start, decayed))
+
+
+def comparison_epochs(cfg: KLConfig, steps_per_epoch: int, epochs: int) -> list[int]:
+    """Epoch counts (1-based) after which a run may be compared with others: every epoch,
+    or with a cyclical schedule only the epochs in which a KL cycle ends, because a score
+    taken mid-cycle (at a low KL weight) is not comparable with one taken at full weight."""
+    if cfg.schedule != "cyclical":
+        return list(range(1, epochs + 1))
+    boundaries = cycle_boundaries(cfg, steps_per_epoch * epochs)
+    return sorted({-(-boundary // steps_per_epoch) for boundary in boundaries})  # ceil

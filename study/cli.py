@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from cvae_study.datasets.tense import TenseDataError
 from cvae_study.study import config, tracking
@@ -21,6 +22,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML / TOML / JSON file of config keys")
+    _override_args(parser)
+
+
+def _override_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config key, e.g. --set kl.cycles=4 (repeatable)")
     parser.add_argument("--data", choices=("lemminflect", "lab"),
@@ -38,6 +43,11 @@ def _overrides(args) -> list[str]:
     if args.epochs is not None:
         assignments.append(f"train.epochs={args.epochs}")
     return assignments + args.set
+
+
+def _study_args(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--storage", help="Ray results folder (default WORKDIR/ray_results)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--minutes", type=float, default=15.0,
                        help="wall-clock budget for the time-to-quality run")
     bench.add_argument("--out", help="write the results as JSON here")
+
+    sweep = commands.add_parser("sweep", help="a hyperparameter study on Ray Tune")
+    sweep.add_argument("task", choices=TASKS)
+    sweep.add_argument("--name", help="the study's name (default TASK-DATE-TIME)")
+    sweep.add_argument("--num-samples", type=int, default=8, help="trials (default 8)")
+    sweep.add_argument("--max-concurrent", type=int,
+                       help="trials at once (default: as many as the CPUs hold)")
+    sweep.add_argument("--cpus-per-trial", type=float, default=1.0)
+    sweep.add_argument("--study", help="YAML / TOML study file: space and config sections")
+    _override_args(sweep)
+    sweep.add_argument("--seed", type=int, default=0, help="seed of the search")
+    sweep.add_argument("--metric", default="", help="objective (default val/score for text)")
+    sweep.add_argument("--search", choices=("tpe", "random"), default="tpe")
+    sweep.add_argument("--no-early-stopping", action="store_true", help="no ASHA")
+    sweep.add_argument("--smoke", action="store_true",
+                       help="two tiny trials of two epochs: checks the whole path quickly")
+    _study_args(sweep)
+
+    resume = commands.add_parser("resume", help="continue an interrupted study")
+    resume.add_argument("name")
+    _study_args(resume)
 
     show = commands.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)
@@ -116,6 +147,51 @@ def _demo(args) -> int:
     return code
 
 
+def _study_paths(args):
+    home = tracking.workdir(args.workdir)
+    storage = Path(args.storage).expanduser().resolve() if args.storage else home / "ray_results"
+    return home, storage
+
+
+def _report(result) -> None:
+    summary = result.summary()
+    print(json.dumps(summary, indent=2))
+    uri = summary["mlflow"]["tracking_uri"]
+    print(f"\nMLflow store: {uri} (experiment {summary['study']})")
+    print(f"Browse it:    mlflow ui --backend-store-uri {uri}")
+    print(f"Ray results:  {summary['ray_results']}")
+
+
+def _sweep(args) -> int:
+    from cvae_study.study import sweep
+
+    home, storage = _study_paths(args)
+    assignments = _overrides(args)
+    num_samples = args.num_samples
+    if args.smoke:
+        assignments = SMOKE + ["train.epochs=2"] + assignments
+        num_samples = 2
+    options = sweep.SweepOptions(
+        task=args.task, name=args.name or sweep.default_name(args.task),
+        num_samples=num_samples, max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial, metric=args.metric, seed=args.seed,
+        search=args.search, early_stopping=not args.no_early_stopping)
+    uri = tracking.tracking_uri(args.tracking_uri, home)
+    study = sweep.prepare(options, args.study, assignments, storage, uri, home)
+    _report(sweep.run(study))
+    print(f"Resume it:    cvae-study resume {options.name} --workdir {home}")
+    return 0
+
+
+def _resume(args) -> int:
+    from cvae_study.study import sweep
+
+    home, storage = _study_paths(args)
+    study = sweep.load(args.name, storage, args.tracking_uri, home)
+    _report(sweep.resume(study))
+    return 0
+
+
 def _config(args) -> int:
     print(config.describe(args.task))
     return 0
@@ -123,7 +199,8 @@ def _config(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config}
+    handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config,
+                "sweep": _sweep, "resume": _resume}
     try:
         return handlers[args.command](args)
     except (config.ConfigError, TenseDataError, TrackingError, ValueError) as error:

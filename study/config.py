@@ -159,22 +159,23 @@ def build(task: str, overrides: Mapping[str, Any] | None = None):
     return cls(**built)
 
 
-def _flatten_mapping(data: Mapping, prefix: str = "") -> dict[str, Any]:
+def flatten_mapping(data: Mapping, prefix: str = "", is_leaf=lambda value: False) -> dict[str, Any]:
+    """Nested mappings -> dotted keys; a mapping for which is_leaf(value) holds stays a value."""
     flat = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten_mapping(value, dotted + "."))
+        if isinstance(value, Mapping) and not is_leaf(value):
+            flat.update(flatten_mapping(value, dotted + ".", is_leaf))
         else:
             flat[dotted] = value
     return flat
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """A YAML, TOML or JSON file of nested sections or dotted keys -> flat dotted dict."""
+def read_mapping(path: str | Path) -> Mapping[str, Any]:
+    """A YAML, TOML or JSON file whose top level is a mapping, as parsed."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: file not found")
     text = path.read_text()
     try:
         if path.suffix == ".toml":
@@ -187,8 +188,13 @@ def read_file(path: str | Path) -> dict[str, Any]:
         kind = path.suffix.lstrip(".") or "YAML"
         raise ConfigError(f"{path}: not valid {kind}: {error}") from None
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected a mapping of config keys at the top level")
-    return _flatten_mapping(data)
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """A config file of nested sections or dotted keys -> flat dotted dict."""
+    return flatten_mapping(read_mapping(path))
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:

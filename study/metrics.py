@@ -26,6 +26,15 @@ VAL_PSNR = "val/psnr"
 VAL_PSNR_COPY_LAST = "val/psnr_copy_last"
 
 
+# Metrics a sweep may optimise, per task, with their direction and the score of a trial
+# that diverged: the worst the metric can be, so a search ranks it last.
+OBJECTIVES: dict[str, dict[str, tuple[str, float]]] = {
+    "text": {name: ("max", 0.0) for name in
+             (VAL_SCORE, VAL_BLEU4, VAL_BLEU4_SEEN, VAL_GAUSSIAN, VAL_MORPH)},
+}
+DEFAULT_OBJECTIVE = {"text": VAL_SCORE}
+
+
 def val_psnr_at(k: int) -> str:
     """Name of the PSNR of the k-th predicted frame."""
     return f"val/psnr_t{k}"

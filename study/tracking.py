@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow import MlflowClient
 
 HOME_ENV = "CVAE_STUDY_HOME"
 DEFAULT_WORKDIR = "cvae-study-runs"
@@ -35,16 +36,20 @@ def artifact_location(uri: str, home: Path) -> str | None:
     return (home / "artifacts").as_uri() if uri.startswith("sqlite:") else None
 
 
-def use_experiment(uri: str, name: str, home: Path) -> str:
-    """Point MLflow at `uri` and the experiment `name` (created if new) -> experiment id."""
-    mlflow.set_tracking_uri(uri)
-    existing = mlflow.get_experiment_by_name(name)
+def experiment_id(client: MlflowClient, name: str, home: Path) -> str:
+    """The id of the experiment `name` in the client's store, created if new."""
+    existing = client.get_experiment_by_name(name)
     if existing is not None:
-        experiment_id = existing.experiment_id
-    else:
-        experiment_id = mlflow.create_experiment(name, artifact_location(uri, home))
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
+        return existing.experiment_id
+    return client.create_experiment(name, artifact_location(client.tracking_uri, home))
+
+
+def use_experiment(uri: str, name: str, home: Path) -> str:
+    """Point MLflow's fluent API at `uri` and the experiment `name` -> experiment id."""
+    mlflow.set_tracking_uri(uri)
+    chosen = experiment_id(MlflowClient(uri), name, home)
+    mlflow.set_experiment(experiment_id=chosen)
+    return chosen
 
 
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
@@ -74,7 +79,7 @@ def host_tags(device: str) -> dict[str, str]:
 
 
 class RunLogger:
-    """One MLflow run: params once, metrics per epoch (step = epoch), samples as JSON."""
+    """One MLflow run: params once, metrics per epoch (step = epochs completed), samples."""
 
     def __init__(self, uri: str, home: Path, experiment: str, run_name: str, tags: dict):
         check_reachable(uri)

@@ -49,12 +49,12 @@ def train(
     epochs = tqdm(range(cfg.train.epochs), desc=f"train {task_name}", disable=not progress,
                   unit="epoch")
     try:
-        for epoch in epochs:
+        for _ in epochs:
             metrics = task.train_epoch()
             metrics.update(task.evaluate())
-            logger.epoch(epoch, metrics)
-            logger.json(task.samples(), f"samples/epoch_{epoch:03d}.json")
-            result.metrics, result.epochs = metrics, epoch + 1
+            logger.epoch(task.epoch, metrics)  # step = epochs completed, as in a sweep
+            logger.json(task.samples(), f"samples/epoch_{task.epoch:03d}.json")
+            result.metrics, result.epochs = metrics, task.epoch
             epochs.set_postfix({k.split("/")[1]: round(v, 3) for k, v in metrics.items()
                                 if k in SHOWN})
     except Diverged as error:

@@ -38,11 +38,11 @@ def test_train_on_lab_files_logs_every_epoch_to_mlflow(
     for key in (m.TRAIN_LOSS, m.TRAIN_KL_WEIGHT, m.VAL_BLEU4, m.VAL_BLEU4_SEEN, m.VAL_GAUSSIAN,
                 m.VAL_SCORE, m.VAL_ACTIVE_UNITS, m.val_kl_dim(0)):
         history = client.get_metric_history(run.info.run_id, key)
-        assert [point.step for point in history] == [0, 1, 2], key
+        assert [point.step for point in history] == [1, 2, 3], key
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"samples", "checkpoint", "results"} <= artifacts
     samples = json.loads(
-        mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/samples/epoch_002.json")
+        mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/samples/epoch_003.json")
     )
     # With lab files the "seen" protocol is the lab's own ten test pairs.
     lab_rows = [row for row in samples["conversions"] if row["protocol"] == "lab_test"]

@@ -3,6 +3,7 @@ import pytest
 from cvae_study.models.schedules import (
     KLConfig,
     TeacherForcingConfig,
+    comparison_epochs,
     cycle_boundaries,
     kl_weight,
     teacher_forcing_ratio,
@@ -123,3 +124,25 @@ def test_teacher_forcing_never_goes_above_start():
     assert all(teacher_forcing_ratio(e, cfg) == pytest.approx(0.6) for e in range(10))
     decaying = TeacherForcingConfig(start=0.6, decay_start=5, decay_step=0.2, floor=0.0)
     assert max(teacher_forcing_ratio(e, decaying) for e in range(10)) <= 0.6
+
+
+def test_every_epoch_is_comparable_without_cycles():
+    assert comparison_epochs(KLConfig(schedule="monotonic"), 7, 5) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(("cycles", "steps_per_epoch", "epochs", "expected"), [
+    (4, 10, 8, [2, 4, 6, 8]),  # cycles of whole epochs
+    (3, 10, 8, [3, 6, 8]),  # cycle ends at steps 27 and 54: inside epochs 3 and 6
+    (1, 10, 8, [8]),
+    (20, 10, 8, [1, 2, 3, 4, 5, 6, 7, 8]),  # several cycles an epoch
+])
+def test_cyclical_runs_are_comparable_at_the_epochs_where_a_cycle_ends(
+    cycles, steps_per_epoch, epochs, expected
+):
+    cfg = KLConfig(schedule="cyclical", cycles=cycles)
+    assert comparison_epochs(cfg, steps_per_epoch, epochs) == expected
+    # ... which are the epochs whose last step is at or past a restart of the weight
+    restarts = [s for s in range(1, steps_per_epoch * epochs)
+                if kl_weight(s, cfg, steps_per_epoch * epochs) < kl_weight(s - 1, cfg,
+                                                                         steps_per_epoch * epochs)]
+    assert {-(-s // steps_per_epoch) for s in restarts} <= set(expected)

@@ -15,6 +15,8 @@ class Task(Protocol):
 
     name: str
     epoch: int  # epochs completed
+    steps_per_epoch: int  # optimiser steps an epoch, for the schedules and their cycles
+    device: torch.device
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
 

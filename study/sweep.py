@@ -1,0 +1,338 @@
+"""`cvae-study sweep` and `resume`: build, run and resume a Ray Tune study of a task.
+
+A study is named; its Ray results live in <storage>/<name> (with cvae_study.json, what
+`resume` needs to rebuild it), its MLflow records in the experiment <name>. Every check of
+the user's input happens in `prepare`, before Ray starts.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from cvae_study.study import config, spaces
+from cvae_study.study.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
+from cvae_study.study.search import make_scheduler, make_searcher
+from cvae_study.study.study_records import StudyRecords
+from cvae_study.study.trainable import (
+    COMPLETED,
+    DEVICE,
+    DIVERGED,
+    OUTCOME,
+    RESTORED_FROM,
+    SAMPLES,
+    STOPPED_EARLY,
+    trainable,
+    trial_outcome,
+)
+
+STUDY_FILE = "cvae_study.json"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+CHECKPOINTS_KEPT = 2  # per trial; the latest is what a retry or a resume starts from
+
+
+class SweepError(ValueError):
+    """The sweep cannot start as asked; raised before Ray starts."""
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    task: str
+    name: str
+    num_samples: int = 8
+    max_concurrent: int | None = None  # None: as many trials as the CPUs hold
+    cpus_per_trial: float = 1.0
+    metric: str = ""  # "" = the task's default objective
+    seed: int = 0
+    search: str = "tpe"  # tpe | random
+    early_stopping: bool = True
+    max_failures: int = 2  # retries of a trial whose worker died
+
+    @property
+    def mode(self) -> str:
+        return OBJECTIVES[self.task][self.metric][0]
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything a run or a resume of the study needs."""
+
+    options: SweepOptions
+    space: spaces.StudySpace
+    storage: Path
+    uri: str
+    home: Path
+
+    @property
+    def path(self) -> Path:
+        return self.storage / self.options.name
+
+    @property
+    def epochs(self) -> int:
+        return config.build(self.options.task, self.space.fixed).train.epochs
+
+
+def default_name(task: str) -> str:
+    return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def list_studies(storage: Path) -> list[str]:
+    return sorted(p.parent.name for p in storage.glob(f"*/{STUDY_FILE}"))
+
+
+def check_options(options: SweepOptions) -> SweepOptions:
+    """-> the options with the metric resolved; SweepError naming the bad one."""
+    if not NAME_PATTERN.fullmatch(options.name):
+        raise SweepError(f"--name {options.name!r}: use letters, digits, '-', '_' and '.', "
+                         "no path separators")
+    if options.num_samples < 1:
+        raise SweepError(f"--num-samples {options.num_samples}: must be at least 1")
+    if options.max_concurrent is not None and options.max_concurrent < 1:
+        raise SweepError(f"--max-concurrent {options.max_concurrent}: must be at least 1")
+    if options.cpus_per_trial <= 0:
+        raise SweepError(f"--cpus-per-trial {options.cpus_per_trial}: must be above 0")
+    metric = options.metric or DEFAULT_OBJECTIVE[options.task]
+    if metric not in OBJECTIVES[options.task]:
+        raise SweepError(f"--metric {metric!r}: not an objective of the {options.task} task; "
+                         f"choose one of {', '.join(OBJECTIVES[options.task])}")
+    return dataclasses.replace(options, metric=metric)
+
+
+def prepare(options: SweepOptions, study_file: str | None, assignments: list[str],
+            storage: Path, uri: str, home: Path) -> Study:
+    """Validate everything a new study needs, before Ray starts."""
+    options = check_options(options)
+    space = spaces.build_space(options.task, study_file, assignments)
+    study = Study(options, space, storage, uri, home)
+    if study.path.exists():
+        raise SweepError(f"study {options.name!r} already exists at {study.path}; continue it "
+                         f"with `cvae-study resume {options.name}` or choose another --name")
+    return study
+
+
+def save(study: Study) -> None:
+    study.path.mkdir(parents=True)
+    record = {"options": dataclasses.asdict(study.options), "fixed": study.space.fixed,
+              "space": spaces.describe(study.space)["searched"], "tracking_uri": study.uri}
+    (study.path / STUDY_FILE).write_text(json.dumps(record, indent=2))
+
+
+def load(name: str, storage: Path, uri: str | None, home: Path) -> Study:
+    """A saved study, to resume; an unknown name lists the studies there are."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise SweepError(f"study name {name!r}: no path separators")
+    saved = storage / name / STUDY_FILE
+    if not saved.is_file():
+        known = ", ".join(list_studies(storage)) or "none"
+        raise SweepError(f"no study {name!r} in {storage}; studies there: {known}")
+    record = json.loads(saved.read_text())
+    options = SweepOptions(**record["options"])
+    space = spaces.StudySpace(options.task, spaces.from_description(record["space"]),
+                              record["fixed"])
+    return Study(options, space, storage, uri or record["tracking_uri"], home)
+
+
+class MlflowRecorder(tune.Callback):
+    """Tune events -> the study's MLflow runs, written by the driver alone."""
+
+    def __init__(self, uri: str, home: Path, name: str, task: str):
+        self.where = (uri, home, name)
+        self.task = task
+        self.records: StudyRecords | None = None  # opened in setup(), never pickled
+
+    def __getstate__(self):
+        return {**self.__dict__, "records": None}
+
+    def setup(self, **info) -> None:
+        self.records = StudyRecords(*self.where)
+        self.parent_id = self.records.parent_run_id()
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self.records.trial_started(self.parent_id, trial.trial_id, str(trial), trial.config,
+                                   {"task": self.task})
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if result.get(OUTCOME) == DIVERGED:
+            self.records.trial_tags(trial.trial_id, {"message": result.get("message", "")})
+            return
+        tags = {"host.name": result.get("hostname", ""), "host.address": result.get("node_ip", ""),
+                "device": result.get(DEVICE, ""), RESTORED_FROM: result.get(RESTORED_FROM, 0)}
+        self.records.trial_result(trial.trial_id, result["training_iteration"], result, tags,
+                                  json.loads(result.get(SAMPLES, "{}")))
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        self.records.trial_tags(trial.trial_id, {"ray.failures": trial.num_failures})
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        tags = {"ray.trial_path": trial.path}
+        if trial.checkpoint is not None:
+            tags["ray.checkpoint"] = trial.checkpoint.path
+        self.records.trial_ended(trial.trial_id, trial_outcome(trial.last_result, False), tags)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self.records.trial_ended(trial.trial_id, trial_outcome(None, True),
+                                 {"ray.error_file": trial.error_file or ""})
+
+    def on_experiment_end(self, trials, **info) -> None:
+        self.records.abandon_unknown(self.parent_id, {trial.trial_id for trial in trials})
+
+
+class TrialLog(tune.Callback):
+    """One line per trial as it starts and ends, in place of Tune's tables."""
+
+    def __init__(self, metric: str):
+        self.metric = metric
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        print(f"trial {trial.trial_id} started", flush=True)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        last = trial.last_result or {}
+        value = last.get(self.metric)
+        shown = f"{self.metric} {value:.4f}" if isinstance(value, float) else ""
+        print(f"trial {trial.trial_id} {trial_outcome(last, False)} after "
+              f"{last.get('training_iteration', 0)} epochs {shown}", flush=True)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        print(f"trial {trial.trial_id} errored: see {trial.error_file}", flush=True)
+
+
+def trial_dirname(trial) -> str:
+    """Short trial folders (Tune's default spells out the whole config)."""
+    return f"trial_{trial.trial_id}"
+
+
+@dataclass
+class SweepResult:
+    study: Study
+    trials: list[dict[str, Any]]  # one per trial: id, outcome, epochs, value, searched config
+    best: dict[str, Any] | None
+    experiment_id: str
+    parent_run_id: str
+    searcher: Any = None  # the StudySearch of a new study (its Optuna study), for inspection
+
+    def summary(self) -> dict[str, Any]:
+        outcomes: dict[str, int] = {}
+        for trial in self.trials:
+            outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
+        return {"study": self.study.options.name, "metric": self.study.options.metric,
+                "trials": len(self.trials), "outcomes": outcomes, "best": self.best,
+                "ray_results": str(self.study.path),
+                "mlflow": {"tracking_uri": self.study.uri, "experiment_id": self.experiment_id,
+                           "parent_run_id": self.parent_run_id}}
+
+
+def _start_ray() -> bool:
+    """Start a local Ray unless the process already has one -> whether we started it."""
+    if ray.is_initialized():
+        return False
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, configure_logging=False)
+    return True
+
+
+def _max_concurrent(options: SweepOptions) -> int:
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if options.cpus_per_trial > cpus:
+        raise SweepError(f"--cpus-per-trial {options.cpus_per_trial}: the Ray cluster has "
+                         f"{cpus:g} CPUs")
+    return options.max_concurrent or max(1, int(cpus // options.cpus_per_trial))
+
+
+def _trainable(study: Study):
+    options = study.options
+    return trainable(options.task, options.metric, options.cpus_per_trial)
+
+
+def _run_config(study: Study, callbacks) -> tune.RunConfig:
+    options = study.options
+    recorder = MlflowRecorder(study.uri, study.home, options.name, options.task)
+    return tune.RunConfig(
+        name=options.name, storage_path=str(study.storage),
+        failure_config=tune.FailureConfig(max_failures=options.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
+        callbacks=[recorder, TrialLog(options.metric), *callbacks], verbose=0)
+
+
+def _summarise(study: Study, results, records: StudyRecords, parent_id: str,
+               searcher=None) -> SweepResult:
+    options = study.options
+    trials = []
+    for result in results:
+        last = result.metrics or {}
+        trials.append({
+            "trial_id": last.get("trial_id", Path(result.path).name),
+            "outcome": trial_outcome(last, result.error is not None),
+            "epochs": last.get("training_iteration", 0),
+            options.metric: last.get(options.metric),
+            "config": {key: (result.config or {}).get(key) for key in study.space.space},
+        })
+    finished = [t for t in trials if t["outcome"] == COMPLETED] or [
+        t for t in trials if t["outcome"] == STOPPED_EARLY]
+    sign = 1 if options.mode == "max" else -1
+    best = max(finished, key=lambda t: sign * t[options.metric], default=None)
+    outcome_tags = {"best_trial_id": best["trial_id"] if best else "none",
+                    f"best_{options.metric}": best[options.metric] if best else "none",
+                    "trials": len(trials)}
+    records.close_parent(parent_id, outcome_tags, "FINISHED")
+    return SweepResult(study, trials, best, records.experiment_id, parent_id, searcher)
+
+
+def run(study: Study, callbacks=()) -> SweepResult:
+    """A new study: save it, open its MLflow parent run, run every trial."""
+    options = study.options
+    records = StudyRecords(study.uri, study.home, options.name)  # unreachable: fails here
+    if records.parent_run_id() is not None:
+        raise SweepError(f"MLflow experiment {options.name!r} already holds a study at "
+                         f"{study.uri}; choose another --name")
+    started_ray = _start_ray()
+    try:
+        max_concurrent = _max_concurrent(options)
+        save(study)
+        parent_id = records.open_parent(
+            {f"study.{k}": v for k, v in dataclasses.asdict(options).items()}
+            | study.space.fixed,
+            {"task": options.task, "study.command": " ".join(sys.argv)},
+            {"study/space.json": spaces.describe(study.space)})
+        searcher = make_searcher(spaces.SpaceSampler(study.space), options.metric,
+                                 options.mode, options.seed, options.num_samples,
+                                 random=options.search == "random")
+        scheduler = (make_scheduler(options.metric, options.mode, study.epochs)
+                     if options.early_stopping else None)
+        tuner = tune.Tuner(
+            _trainable(study),
+            param_space=config.flatten(config.build(options.task, study.space.fixed)),
+            tune_config=tune.TuneConfig(num_samples=options.num_samples, search_alg=searcher,
+                                        scheduler=scheduler,
+                                        max_concurrent_trials=max_concurrent,
+                                        trial_dirname_creator=trial_dirname),
+            run_config=_run_config(study, callbacks))
+        results = tuner.fit()
+        return _summarise(study, results, records, parent_id, searcher)
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+def resume(study: Study) -> SweepResult:
+    """Continue an interrupted study where its last state snapshot left it."""
+    if not tune.Tuner.can_restore(str(study.path)):
+        raise SweepError(f"study {study.options.name!r} at {study.path} stopped before Ray "
+                         "saved any state; nothing to resume (start it again under a new name)")
+    records = StudyRecords(study.uri, study.home, study.options.name)
+    parent_id = records.open_parent({}, {}, {})
+    started_ray = _start_ray()
+    try:
+        tuner = tune.Tuner.restore(str(study.path), trainable=_trainable(study),
+                                   resume_unfinished=True, resume_errored=True)
+        return _summarise(study, tuner.fit(), records, parent_id)
+    finally:
+        if started_ray:
+            ray.shutdown()

@@ -1,0 +1,89 @@
+"""The Ray Tune function trainable: one trial is one task, trained epoch by epoch.
+
+This is the only module that calls Tune's worker API (`tune.report`, `tune.get_checkpoint`),
+because that API moves between Ray releases. Each epoch reports the task's metrics with a
+checkpoint (state dicts + counters, no pickled modules); a retried or resumed trial starts
+from the latest one.
+"""
+
+import json
+import tempfile
+from typing import Any
+
+import ray
+import torch
+from ray import tune
+
+from cvae_study.models.schedules import comparison_epochs
+from cvae_study.study import checkpoint, config
+from cvae_study.study.metrics import OBJECTIVES
+from cvae_study.study.tasks.base import Diverged, resolve_device
+from cvae_study.study.tasks.registry import make_task
+
+# Result keys besides the task's metrics.
+OUTCOME = "outcome"  # running | completed (its last epoch) | diverged
+RUNG_EPOCH = "rung_epoch"  # the early-stopping clock; see comparison_epochs
+DEVICE = "device"
+SAMPLES = "samples_json"  # a JSON string: Tune's loggers take strings, not nested lists
+RESTORED_FROM = "restored_from_epoch"  # 0 for a fresh start
+
+RUNNING, COMPLETED, DIVERGED = "running", "completed", "diverged"
+STOPPED_EARLY, ERRORED = "stopped_early", "errored"
+
+
+def trial_outcome(last_result: dict[str, Any] | None, errored: bool) -> str:
+    """How a finished trial ended: completed, stopped_early, diverged or errored.
+
+    A trial that reported neither completion nor divergence was stopped by the scheduler."""
+    if errored:
+        return ERRORED
+    reported = (last_result or {}).get(OUTCOME, RUNNING)
+    return reported if reported in (COMPLETED, DIVERGED) else STOPPED_EARLY
+
+
+def _cpus_held() -> int:
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
+    return max(1, int(cpus))
+
+
+def _restore(task) -> int:
+    """Load the latest checkpoint of this trial, if any -> the epoch it was taken at."""
+    saved = tune.get_checkpoint()
+    if saved is None:
+        return 0
+    with saved.as_directory() as folder:
+        task.load_state(checkpoint.load(folder, task.device)["state"])
+    return task.epoch
+
+
+def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
+    """Train one trial to `train.epochs`, reporting after every epoch."""
+    torch.set_num_threads(_cpus_held())
+    cfg = config.from_flat(task_name, flat_config)
+    device = resolve_device("auto")  # CUDA when Ray gave this trial a GPU
+    task = make_task(task_name, cfg, device)
+    restored_from = _restore(task)
+    epochs = cfg.train.epochs
+    comparable = comparison_epochs(cfg.kl, task.steps_per_epoch, epochs)
+    info = {DEVICE: str(device), RESTORED_FROM: restored_from}
+    while task.epoch < epochs:
+        try:
+            metrics = task.train_epoch()
+        except Diverged as error:
+            worst = OBJECTIVES[task_name][metric][1]
+            tune.report({metric: worst, OUTCOME: DIVERGED, RUNG_EPOCH: task.epoch + 1,
+                         "message": str(error), **info})
+            return
+        metrics.update(task.evaluate())
+        rung = max((e for e in comparable if e <= task.epoch), default=0)
+        result = {**metrics, RUNG_EPOCH: rung, SAMPLES: json.dumps(task.samples()), **info,
+                  OUTCOME: COMPLETED if task.epoch == epochs else RUNNING}
+        with tempfile.TemporaryDirectory() as folder:
+            checkpoint.save(folder, task.state(), config.flatten(cfg), task_name)
+            tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def trainable(task_name: str, metric: str, cpus_per_trial: float):
+    """run_trial bound to its task and objective, asking Ray for its resources."""
+    bound = tune.with_parameters(run_trial, task_name=task_name, metric=metric)
+    return tune.with_resources(bound, {"cpu": cpus_per_trial})

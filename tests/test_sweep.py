@@ -1,0 +1,243 @@
+"""`cvae-study sweep` on a real local Ray: trials, Optuna states and MLflow records read back.
+
+Trials train the tiny text model on the lab-format files of conftest for a few epochs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+from ray import tune
+
+from cvae_study.study import cli, sweep
+from cvae_study.study import metrics as m
+from cvae_study.study.study_records import PARENT, ROLE, TRIAL_ID
+from cvae_study.study.trainable import COMPLETED, DIVERGED, STOPPED_EARLY
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_overrides(lab_dir, tiny_args, epochs):
+    sets = [value for flag, value in zip(tiny_args[::2], tiny_args[1::2], strict=True)]
+    return [*sets, "data.source=lab", f"data.dir={lab_dir}", f"train.epochs={epochs}"]
+
+
+def new_study(tmp_path, lab_dir, tiny_args, name, epochs=4, study_file=None, **options):
+    home = tmp_path / "w"
+    home.mkdir(exist_ok=True)
+    options = sweep.SweepOptions(task="text", name=name, **options)
+    return sweep.prepare(options, study_file, tiny_overrides(lab_dir, tiny_args, epochs),
+                         home / "ray_results", f"sqlite:///{home / 'mlflow.db'}", home)
+
+
+def trial_runs(study):
+    client = MlflowClient(study.uri)
+    experiment = client.get_experiment_by_name(study.options.name)
+    runs = client.search_runs([experiment.experiment_id], f"tags.`{ROLE}` = 'trial'")
+    return client, runs
+
+
+def epochs_logged(client, run):
+    return [point.step for point in client.get_metric_history(run.info.run_id, m.TRAIN_LOSS)]
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory, request):
+    """Eight trials of four epochs with ASHA on: the study most tests below read back."""
+    tmp_path = tmp_path_factory.mktemp("study")
+    lab_dir = request.getfixturevalue("module_lab_dir")
+    tiny_args = request.getfixturevalue("module_tiny_args")
+    # val/score (heldout BLEU-4 + Gaussian) is about 0 for every tiny trial; seen BLEU-4 ranks.
+    study = new_study(tmp_path, lab_dir, tiny_args, "eight", num_samples=8, max_concurrent=2,
+                      metric=m.VAL_BLEU4_SEEN)
+    return study, sweep.run(study)
+
+
+@pytest.fixture(scope="module")
+def module_lab_dir(tmp_path_factory):
+    from conftest import LAB_TEST, LAB_TRAIN
+
+    folder = tmp_path_factory.mktemp("lab")
+    (folder / "train.txt").write_text(LAB_TRAIN)
+    (folder / "test.txt").write_text(LAB_TEST)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def module_tiny_args():
+    from conftest import TINY
+
+    return [arg for key, value in TINY.items() if key != "train.epochs"
+            for arg in ("--set", f"{key}={value}")]
+
+
+def test_every_trial_has_one_nested_mlflow_run_with_its_config_and_epochs(finished_study):
+    study, result = finished_study
+    assert len(result.trials) == 8
+    client, runs = trial_runs(study)
+    assert len(runs) == 8
+    assert {run.data.tags[TRIAL_ID] for run in runs} == {t["trial_id"] for t in result.trials}
+    by_id = {t["trial_id"]: t for t in result.trials}
+    for run in runs:
+        trial = by_id[run.data.tags[TRIAL_ID]]
+        assert run.data.tags[PARENT] == result.parent_run_id
+        assert run.data.tags["outcome"] == trial["outcome"] in (COMPLETED, STOPPED_EARLY)
+        assert run.info.status == "FINISHED"
+        assert run.data.params["model.hidden_size"] == "16"  # fixed for every trial
+        assert run.data.params["optim.lr"] == str(trial["config"]["optim.lr"])  # searched
+        assert epochs_logged(client, run) == list(range(1, trial["epochs"] + 1))
+        assert run.data.tags["device"] == "cpu" and run.data.tags["host.address"]
+        assert run.data.tags["host.name"] and run.data.tags["ray.checkpoint"]
+        samples = client.download_artifacts(
+            run.info.run_id, f"samples/epoch_{trial['epochs']:03d}.json")
+        assert "conversions" in json.loads(open(samples).read())
+    completed = [t for t in result.trials if t["outcome"] == COMPLETED]
+    assert completed and all(t["epochs"] == 4 for t in completed)
+    best = max(completed, key=lambda t: t[m.VAL_BLEU4_SEEN])
+    assert result.best["trial_id"] == best["trial_id"]
+    parent = client.get_run(result.parent_run_id)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["study.best_trial_id"] == best["trial_id"]
+    assert parent.data.params["study.num_samples"] == "8"
+
+
+def test_trials_asha_stopped_are_pruned_in_optuna_with_their_epoch_values(finished_study):
+    _, result = finished_study
+    stopped = [t for t in result.trials if t["outcome"] == STOPPED_EARLY]
+    assert stopped, "ASHA stopped no trial: the study is too uniform to test pruning"
+    states = [trial.state for trial in result.searcher.study.get_trials()]
+    assert states.count(TrialState.PRUNED) == len(stopped)
+    assert states.count(TrialState.COMPLETE) == len(result.trials) - len(stopped)
+    for trial in result.searcher.study.get_trials():
+        if trial.state == TrialState.PRUNED:
+            assert 1 <= len(trial.intermediate_values) < 4
+        else:
+            assert sorted(trial.intermediate_values) == [1, 2, 3, 4]
+
+
+def test_a_diverging_trial_ends_as_diverged_and_scores_worst(tmp_path, lab_dir, tiny_args):
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text("space:\n  optim.lr: [0.001, 10.0]\n"
+                          "config:\n  optim.name: sgd\n  optim.grad_clip: 0\n")
+    study = new_study(tmp_path, lab_dir, tiny_args, "diverging", epochs=2,
+                      study_file=str(study_file), num_samples=4, max_concurrent=2,
+                      early_stopping=False)
+    result = sweep.run(study)
+    outcomes = {t["trial_id"]: t["outcome"] for t in result.trials}
+    lrs = {t["trial_id"]: t["config"]["optim.lr"] for t in result.trials}
+    assert set(outcomes.values()) == {COMPLETED, DIVERGED}  # the study went on
+    assert all((outcomes[i] == DIVERGED) == (lrs[i] == 10.0) for i in outcomes)
+    assert result.best["config"]["optim.lr"] == 0.001
+    values = {t.value for t in result.searcher.study.get_trials()
+              if t.params["optim.lr"] == 10.0}
+    assert values == {0.0}  # the worst val/score, told to Optuna as a finished trial
+    client, runs = trial_runs(study)
+    for run in runs:
+        if outcomes[run.data.tags[TRIAL_ID]] == DIVERGED:
+            assert run.info.status == "FAILED" and "loss became" in run.data.tags["message"]
+            assert run.data.metrics.get(m.VAL_SCORE) is None  # no made-up metric logged
+
+
+class KillWorkerOnce(tune.Callback):
+    """Kill the first trial's worker process once Tune holds its first epoch's checkpoint."""
+
+    def __init__(self):
+        self.killed = False
+
+    def on_trial_save(self, iteration, trials, trial, **info):
+        if not self.killed and trial.last_result["training_iteration"] == 1:
+            self.killed = True
+            os.kill(trial.last_result["pid"], signal.SIGKILL)
+
+
+def test_a_killed_worker_is_retried_from_its_checkpoint(tmp_path, lab_dir, tiny_args):
+    study = new_study(tmp_path, lab_dir, tiny_args, "killed", epochs=3, num_samples=1,
+                      early_stopping=False)
+    result = sweep.run(study, callbacks=[KillWorkerOnce()])
+    assert [t["outcome"] for t in result.trials] == [COMPLETED]
+    client, (run,) = trial_runs(study)
+    assert run.data.tags["ray.failures"] == "1"
+    assert int(run.data.tags["restored_from_epoch"]) >= 1  # not restarted from scratch
+    assert epochs_logged(client, run) == [1, 2, 3]  # no epoch lost, none twice
+
+
+def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab_dir, tiny_args):
+    home = tmp_path / "w"
+    command = [sys.executable, "-m", "cvae_study.study.cli", "sweep", "text", "--name", "cut",
+               "--num-samples", "4", "--max-concurrent", "1", "--workdir", str(home),
+               *[arg for value in tiny_overrides(lab_dir, tiny_args, 5)
+                 for arg in ("--set", value)]]
+    log = open(tmp_path / "driver.log", "w")
+    driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.5)
+        # The study file is written once the driver has set up the MLflow tables.
+        saved = home / "ray_results" / "cut" / sweep.STUDY_FILE
+        if saved.exists() and _finished_trials(uri) >= 1:
+            break
+    assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+
+    study = sweep.load("cut", home / "ray_results", None, home)
+    result = sweep.resume(study)
+    assert len(result.trials) == 4
+    client, runs = trial_runs(study)
+    assert len(runs) == 4
+    assert {run.data.tags[TRIAL_ID] for run in runs} == {t["trial_id"] for t in result.trials}
+    epochs = {t["trial_id"]: t["epochs"] for t in result.trials}
+    for run in runs:
+        assert epochs_logged(client, run) == list(range(1, epochs[run.data.tags[TRIAL_ID]] + 1))
+        assert run.data.tags["outcome"] in (COMPLETED, STOPPED_EARLY)
+
+
+def _finished_trials(uri) -> int:
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("cut")
+    if experiment is None:
+        return 0
+    return len(client.search_runs([experiment.experiment_id], "tags.outcome = 'completed'"))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--name", "a/b"], "no path separators"),
+    (["--num-samples", "0"], "--num-samples 0: must be at least 1"),
+    (["--metric", "val/nope"], "--metric 'val/nope': not an objective"),
+    (["--set", "kl.ratio=2"], "kl.ratio: 2.0 is out of range"),
+    (["--set", "kl.nope=1"], "unknown config key 'kl.nope'"),
+])
+def test_bad_sweep_input_fails_before_ray_starts(tmp_path, capsys, args, message):
+    import ray
+
+    code = cli.main(["sweep", "text", "--workdir", str(tmp_path), *args])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not ray.is_initialized() and not (tmp_path / "ray_results").exists()
+
+
+def test_bad_study_file_bounds_fail_before_ray_starts(tmp_path, capsys):
+    study_file = tmp_path / "study.toml"
+    study_file.write_text('[space]\n"optim.lr" = {low = 0.01, high = 0.001}\n')
+    code = cli.main(["sweep", "text", "--workdir", str(tmp_path), "--study", str(study_file)])
+    assert code == 2 and "space.optim.lr: the range [0.01, 0.001] is empty or reversed" in (
+        capsys.readouterr().err)
+
+
+def test_unknown_study_lists_the_studies_there_are(finished_study, capsys):
+    study, _ = finished_study
+    code = cli.main(["resume", "nope", "--workdir", str(study.home)])
+    assert code == 2 and "no study 'nope'" in capsys.readouterr().err
+    code = cli.main(["resume", "nope", "--workdir", str(study.home)])
+    assert "studies there: eight" in capsys.readouterr().err
+
+
+def test_an_existing_study_name_is_refused(finished_study, capsys):
+    study, _ = finished_study
+    code = cli.main(["sweep", "text", "--name", "eight", "--workdir", str(study.home)])
+    assert code == 2 and "already exists" in capsys.readouterr().err
