@@ -29,3 +29,4 @@ test-fast: lint
 bench: $(STAMP)
 	mkdir -p benchmarks
 	$(BIN)/cvae-study bench text --out benchmarks/text-cpu.json
+	$(BIN)/cvae-study bench sweep --out benchmarks/sweep-cpu.json

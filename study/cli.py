@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from cvae_study.datasets.tense import TenseDataError
@@ -61,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--experiment", help="MLflow experiment (default train-TASK)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    bench = commands.add_parser("bench", help="measure speed and time to quality")
-    bench.add_argument("task", choices=TASKS)
+    bench = commands.add_parser("bench", help="measure speed and time to quality (a task), "
+                                "or Tune's overhead and the value of search (sweep)")
+    bench.add_argument("task", choices=(*TASKS, "sweep"))
     _config_args(bench)
     _common(bench)
     bench.add_argument("--minutes", type=float, default=15.0,
@@ -93,10 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)
 
-    demo = commands.add_parser("demo", help="the main job on embedded defaults")
+    demo = commands.add_parser("demo", help="a small text study on embedded defaults")
     _common(demo)
     demo.add_argument("--smoke", action="store_true",
-                      help="a tiny model for one epoch: checks the whole path in seconds")
+                      help="two tiny trials: checks the whole path in seconds")
     return parser
 
 
@@ -119,9 +121,15 @@ def _train(args) -> int:
 
 def _bench(args) -> int:
     from cvae_study.study.bench import run_bench
+    from cvae_study.study.bench_sweep import run_sweep_bench
 
-    cfg = config.load(args.task, args.config, _overrides(args))
-    report = run_bench(args.task, cfg, args.device, args.minutes)
+    if args.task == "sweep":
+        config.build("text", config.parse_assignments(args.set))  # bad --set: exit 2 now
+        folder = time.strftime("bench-sweep-%Y%m%d-%H%M%S")
+        report = run_sweep_bench(tracking.workdir(args.workdir) / folder, args.set)
+    else:
+        cfg = config.load(args.task, args.config, _overrides(args))
+        report = run_bench(args.task, cfg, args.device, args.minutes)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
@@ -130,21 +138,23 @@ def _bench(args) -> int:
     return 0
 
 
+# --smoke: two trials of a tiny model for two epochs on the default data.
 SMOKE = ["model.hidden_size=32", "model.latent_size=8", "model.embedding_size=16",
-         "train.epochs=1", "eval.verbs=20", "eval.samples=10"]
+         "train.epochs=2", "eval.verbs=20", "eval.samples=10"]
+
+
+# The demo study: eight trials of up to six epochs at the default width, with ASHA; about
+# five minutes on 2 CPU cores (README).
+DEMO_STUDY = ["--num-samples", "8", "--epochs", "6", "--set", "model.hidden_size=256"]
 
 
 def _demo(args) -> int:
-    args.task, args.config, args.data, args.data_dir, args.epochs = (
-        "text", None, None, None, None)
-    args.set = SMOKE if args.smoke else []
-    args.experiment, args.quiet = "demo-text", False
-    code = _train(args)
-    home = tracking.workdir(args.workdir)
-    print(f"\nMLflow store: {tracking.tracking_uri(args.tracking_uri, home)}")
-    print(f"Browse it:    mlflow ui --backend-store-uri "
-          f"{tracking.tracking_uri(args.tracking_uri, home)}")
-    return code
+    argv = ["sweep", "text", "--name", f"demo-{time.strftime('%Y%m%d-%H%M%S')}",
+            *(["--smoke"] if args.smoke else DEMO_STUDY)]
+    for flag, value in (("--workdir", args.workdir), ("--tracking-uri", args.tracking_uri)):
+        if value:
+            argv += [flag, value]
+    return _sweep(build_parser().parse_args(argv))
 
 
 def _study_paths(args):
@@ -169,7 +179,7 @@ def _sweep(args) -> int:
     assignments = _overrides(args)
     num_samples = args.num_samples
     if args.smoke:
-        assignments = SMOKE + ["train.epochs=2"] + assignments
+        assignments = SMOKE + assignments
         num_samples = 2
     options = sweep.SweepOptions(
         task=args.task, name=args.name or sweep.default_name(args.task),

@@ -189,6 +189,13 @@ class SpaceSampler:
             self.suggest(key, trial)
 
 
+def searched_values(study: StudySpace, flat_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a trial drew from the space (cycle keys only where they mattered)."""
+    cyclical = flat_config.get("kl.schedule") == "cyclical"
+    return {key: flat_config.get(key) for key in study.space
+            if cyclical or key not in CYCLICAL_ONLY}
+
+
 def describe(study: StudySpace) -> dict[str, Any]:
     """The space as plain data, for the study's MLflow run and the report."""
     return {

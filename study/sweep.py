@@ -19,6 +19,7 @@ import ray
 from ray import tune
 
 from cvae_study.study import config, spaces
+from cvae_study.study import metrics as m
 from cvae_study.study.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 from cvae_study.study.search import make_scheduler, make_searcher
 from cvae_study.study.study_records import StudyRecords
@@ -35,6 +36,7 @@ from cvae_study.study.trainable import (
 )
 
 STUDY_FILE = "cvae_study.json"
+SHOWN_SCORES = (m.VAL_SCORE, m.VAL_BLEU4, m.VAL_BLEU4_SEEN, m.VAL_GAUSSIAN, m.VAL_MORPH, m.VAL_KL)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CHECKPOINTS_KEPT = 2  # per trial; the latest is what a retry or a resume starts from
 
@@ -78,6 +80,11 @@ class Study:
     @property
     def epochs(self) -> int:
         return config.build(self.options.task, self.space.fixed).train.epochs
+
+
+def base_config(study: Study) -> dict[str, Any]:
+    """The flat config every trial starts from; the search overrides the searched keys."""
+    return config.flatten(config.build(study.options.task, study.space.fixed))
 
 
 def default_name(task: str) -> str:
@@ -267,12 +274,15 @@ def _summarise(study: Study, results, records: StudyRecords, parent_id: str,
     trials = []
     for result in results:
         last = result.metrics or {}
+        outcome = trial_outcome(last, result.error is not None)
         trials.append({
             "trial_id": last.get("trial_id", Path(result.path).name),
-            "outcome": trial_outcome(last, result.error is not None),
+            "outcome": outcome,
             "epochs": last.get("training_iteration", 0),
             options.metric: last.get(options.metric),
-            "config": {key: (result.config or {}).get(key) for key in study.space.space},
+            "scores": {key: round(value, 4) for key, value in last.items()
+                       if key in SHOWN_SCORES and outcome != DIVERGED},
+            "config": spaces.searched_values(study.space, result.config or {}),
         })
     finished = [t for t in trials if t["outcome"] == COMPLETED] or [
         t for t in trials if t["outcome"] == STOPPED_EARLY]
@@ -296,9 +306,10 @@ def run(study: Study, callbacks=()) -> SweepResult:
     try:
         max_concurrent = _max_concurrent(options)
         save(study)
+        shared = {key: value for key, value in base_config(study).items()
+                  if key not in study.space.space}  # what every trial of the study shares
         parent_id = records.open_parent(
-            {f"study.{k}": v for k, v in dataclasses.asdict(options).items()}
-            | study.space.fixed,
+            {f"study.{k}": v for k, v in dataclasses.asdict(options).items()} | shared,
             {"task": options.task, "study.command": " ".join(sys.argv)},
             {"study/space.json": spaces.describe(study.space)})
         searcher = make_searcher(spaces.SpaceSampler(study.space), options.metric,
@@ -308,7 +319,7 @@ def run(study: Study, callbacks=()) -> SweepResult:
                      if options.early_stopping else None)
         tuner = tune.Tuner(
             _trainable(study),
-            param_space=config.flatten(config.build(options.task, study.space.fixed)),
+            param_space=base_config(study),
             tune_config=tune.TuneConfig(num_samples=options.num_samples, search_alg=searcher,
                                         scheduler=scheduler,
                                         max_concurrent_trials=max_concurrent,

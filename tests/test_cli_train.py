@@ -124,15 +124,3 @@ def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny
     assert run.data.tags["outcome"] == "diverged" and run.info.status == "FAILED"
     logged = client.get_metric_history(run.info.run_id, m.TRAIN_LOSS)
     assert len(logged) == summary["epochs"]
-
-
-def test_demo_smoke_trains_on_the_default_data_and_says_where_records_are(tmp_path, capsys):
-    code, out, _ = _run(["demo", "--smoke", "--workdir", str(tmp_path)], capsys)
-    assert code == 0
-    summary = json.loads(out[: out.index("\nMLflow store:")])
-    assert summary["outcome"] == "completed" and summary["epochs"] == 1
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert f"MLflow store: {store}" in out
-    run = MlflowClient(store).get_run(summary["mlflow"]["run_id"])
-    assert run.data.params["data.source"] == "lemminflect"
-    assert float(run.data.metrics[m.VAL_BLEU4_SEEN]) >= 0.0

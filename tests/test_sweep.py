@@ -241,3 +241,17 @@ def test_an_existing_study_name_is_refused(finished_study, capsys):
     study, _ = finished_study
     code = cli.main(["sweep", "text", "--name", "eight", "--workdir", str(study.home)])
     assert code == 2 and "already exists" in capsys.readouterr().err
+
+
+def test_demo_smoke_runs_a_study_and_says_where_its_records_are(tmp_path, capsys):
+    code = cli.main(["demo", "--smoke", "--workdir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    summary = json.loads(out[out.index("\n{") : out.index("\nMLflow store:")])
+    assert summary["trials"] == 2 and summary["best"] is not None
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert f"MLflow store: {store}" in out and summary["mlflow"]["tracking_uri"] == store
+    assert f"Ray results:  {summary['ray_results']}" in out
+    client = MlflowClient(store)
+    parent = client.get_run(summary["mlflow"]["parent_run_id"])
+    assert parent.data.params["data.source"] == "lemminflect"

@@ -1,0 +1,24 @@
+"""The arithmetic of `cvae-study bench sweep`, on MLflow records written as a study writes them."""
+
+from cvae_study.study import metrics as m
+from cvae_study.study.bench_sweep import epoch_reports, epochs_to_reach
+from cvae_study.study.study_records import StudyRecords
+
+
+def test_epochs_to_reach_counts_every_epoch_spent_until_the_target():
+    assert epochs_to_reach([0.1, 0.5, 0.2, 0.9, 0.95], 0.9) == 4
+    assert epochs_to_reach([0.1, 0.2], 0.9) is None
+
+
+def test_epoch_reports_interleave_trials_in_the_order_they_were_logged(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    records = StudyRecords(uri, tmp_path, "s")
+    parent = records.open_parent({}, {}, {})
+    for trial in ("a", "b"):
+        records.trial_started(parent, trial, trial, {"optim.lr": 0.1}, {})
+    clock = iter(range(1_000, 10_000, 1_000))
+    monkeypatch.setattr("cvae_study.study.study_records.time.time", lambda: next(clock))
+    # a's epoch 1, b's epoch 1, a's epoch 2: each epoch is logged as it is reported
+    for trial, epoch, score in (("a", 1, 0.1), ("b", 1, 0.3), ("a", 2, 0.2)):
+        records.trial_result(trial, epoch, {m.VAL_SCORE: score, m.TRAIN_LOSS: 1.0}, {}, None)
+    assert epoch_reports(uri, "s", m.VAL_SCORE) == [0.1, 0.3, 0.2]
