@@ -4,11 +4,12 @@ Overhead: the wall time of k trials of one fixed config run through `cvae-study 
 (one trial at a time, holding every CPU) over k bare `cvae-study train` runs of that config,
 each a fresh process as a user would run them (target <= 1.15).
 
-Value of search: two studies on the same budget (N trials of E epochs): TPE + ASHA, and
-random search without early stopping. Each epoch any trial reports counts as one epoch
-spent; the figure is the epochs each study spends, in the order it reported them, before
-some trial first scores 95% of the best value either study found. TPE + ASHA over random
-(target <= 0.5).
+Value of search: random search without early stopping runs N trials of E epochs, a
+budget of N * E epochs; TPE + ASHA gets the same budget as 2N trials of at most E epochs,
+which ASHA's stops keep within it (its epochs spent are reported beside). Each epoch any
+trial reports counts as one epoch spent; the figure is the epochs each study spends, in
+the order it reported them, before some trial first scores 95% of the best value either
+study found. TPE + ASHA over random (target <= 0.5).
 """
 
 import os
@@ -87,22 +88,26 @@ def epochs_to_reach(values: list[float], target: float) -> int | None:
 
 def measure_search(home: Path, assignments: list[str]) -> dict[str, Any]:
     metric = DEFAULT_OBJECTIVE["text"]
-    arms = {"tpe_asha": [], "random": ["--search", "random", "--no-early-stopping"]}
+    arms = {"tpe_asha": ["--num-samples", str(2 * SEARCH_TRIALS)],
+            "random": ["--num-samples", str(SEARCH_TRIALS), "--search", "random",
+                       "--no-early-stopping"]}
     reports, walls = {}, {}
     for arm, flags in arms.items():
         workdir = home / arm
         walls[arm] = _timed(_command(
             "sweep", "text", "--name", arm, "--workdir", str(workdir),
-            "--num-samples", str(SEARCH_TRIALS), "--epochs", str(SEARCH_EPOCHS),
-            *flags, *_sets(SEARCH_SET + assignments)), home / f"sweep-{arm}.log")
+            "--epochs", str(SEARCH_EPOCHS), *flags, *_sets(SEARCH_SET + assignments)),
+            home / f"sweep-{arm}.log")
         reports[arm] = epoch_reports(f"sqlite:///{workdir / 'mlflow.db'}", arm, metric)
     best = max(max(values) for values in reports.values())
     target = REACH * best
-    result: dict[str, Any] = {"trials": SEARCH_TRIALS, "epochs": SEARCH_EPOCHS,
+    result: dict[str, Any] = {"budget_epochs": SEARCH_TRIALS * SEARCH_EPOCHS,
+                              "epochs": SEARCH_EPOCHS,
                               "metric": metric, "best": round(best, 4),
                               "target_value": round(target, 4)}
     for arm, values in reports.items():
-        result[arm] = {"epochs_to_target": epochs_to_reach(values, target),
+        result[arm] = {"trials": int(arms[arm][1]),
+                       "epochs_to_target": epochs_to_reach(values, target),
                        "epochs_spent": len(values), "best": round(max(values), 4),
                        "wall_s": round(walls[arm], 1)}
     tpe, random = result["tpe_asha"]["epochs_to_target"], result["random"]["epochs_to_target"]
@@ -112,6 +117,7 @@ def measure_search(home: Path, assignments: list[str]) -> dict[str, Any]:
 
 
 def run_sweep_bench(home: Path, assignments: list[str]) -> dict[str, Any]:
+    home.mkdir(parents=True)
     return {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
                     "python": platform.python_version()},

@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("name")
     _study_args(resume)
 
+    report = commands.add_parser("report", help="a study's ablation report (HTML + Markdown)")
+    report.add_argument("name")
+    report.add_argument("--out", help="folder (default WORKDIR/reports/NAME)")
+    report.add_argument("--workdir", help="runs folder (default $CVAE_STUDY_HOME or "
+                        "./cvae-study-runs)")
+    report.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in workdir)")
+
     show = commands.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)
 
@@ -202,6 +209,16 @@ def _resume(args) -> int:
     return 0
 
 
+def _report_command(args) -> int:
+    from cvae_study.analysis.report import write_report
+
+    home = tracking.workdir(args.workdir)
+    out = Path(args.out).expanduser().resolve() if args.out else home / "reports" / args.name
+    paths = write_report(tracking.tracking_uri(args.tracking_uri, home), args.name, out)
+    print(f"Report: {paths['html']}\nMarkdown: {paths['markdown']}")
+    return 0
+
+
 def _config(args) -> int:
     print(config.describe(args.task))
     return 0
@@ -210,7 +227,7 @@ def _config(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config,
-                "sweep": _sweep, "resume": _resume}
+                "sweep": _sweep, "resume": _resume, "report": _report_command}
     try:
         return handlers[args.command](args)
     except (config.ConfigError, TenseDataError, TrackingError, ValueError) as error:

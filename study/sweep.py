@@ -23,6 +23,8 @@ from cvae_study.study import metrics as m
 from cvae_study.study.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 from cvae_study.study.search import make_scheduler, make_searcher
 from cvae_study.study.study_records import StudyRecords
+from cvae_study.study.tasks.registry import check_data
+from cvae_study.study.tracking import provenance_tags
 from cvae_study.study.trainable import (
     COMPLETED,
     DEVICE,
@@ -31,6 +33,7 @@ from cvae_study.study.trainable import (
     RESTORED_FROM,
     SAMPLES,
     STOPPED_EARLY,
+    THREADS,
     trainable,
     trial_outcome,
 )
@@ -119,6 +122,7 @@ def prepare(options: SweepOptions, study_file: str | None, assignments: list[str
     options = check_options(options)
     space = spaces.build_space(options.task, study_file, assignments)
     study = Study(options, space, storage, uri, home)
+    check_data(options.task, config.build(options.task, space.fixed))
     if study.path.exists():
         raise SweepError(f"study {options.name!r} already exists at {study.path}; continue it "
                          f"with `cvae-study resume {options.name}` or choose another --name")
@@ -154,6 +158,7 @@ class MlflowRecorder(tune.Callback):
         self.where = (uri, home, name)
         self.task = task
         self.records: StudyRecords | None = None  # opened in setup(), never pickled
+        self.parent_id: str | None = None
 
     def __getstate__(self):
         return {**self.__dict__, "records": None}
@@ -171,7 +176,8 @@ class MlflowRecorder(tune.Callback):
             self.records.trial_tags(trial.trial_id, {"message": result.get("message", "")})
             return
         tags = {"host.name": result.get("hostname", ""), "host.address": result.get("node_ip", ""),
-                "device": result.get(DEVICE, ""), RESTORED_FROM: result.get(RESTORED_FROM, 0)}
+                "device": result.get(DEVICE, ""), THREADS: result.get(THREADS, ""),
+                RESTORED_FROM: result.get(RESTORED_FROM, 0)}
         self.records.trial_result(trial.trial_id, result["training_iteration"], result, tags,
                                   json.loads(result.get(SAMPLES, "{}")))
 
@@ -310,7 +316,7 @@ def run(study: Study, callbacks=()) -> SweepResult:
                   if key not in study.space.space}  # what every trial of the study shares
         parent_id = records.open_parent(
             {f"study.{k}": v for k, v in dataclasses.asdict(options).items()} | shared,
-            {"task": options.task, "study.command": " ".join(sys.argv)},
+            {"task": options.task, "study.command": " ".join(sys.argv), **provenance_tags()},
             {"study/space.json": spaces.describe(study.space)})
         searcher = make_searcher(spaces.SpaceSampler(study.space), options.metric,
                                  options.mode, options.seed, options.num_samples,

@@ -1,7 +1,10 @@
 """Where records go: the workdir, the MLflow tracking URI, and logging one run's epochs."""
 
+import json
 import os
+import platform
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -66,6 +69,25 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         folder = Path(uri.removeprefix("sqlite:///")).parent
         if not folder.is_dir():
             raise TrackingError(f"tracking store {uri}: folder {folder} does not exist")
+
+
+def provenance_tags() -> dict[str, str]:
+    """What reproducing a record needs: the git commit of the code and the stack's versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("cvae-study", "torch", "ray", "optuna", "mlflow", "python"):
+        try:
+            versions[package] = platform.python_version() if package == "python" else version(
+                package)
+        except PackageNotFoundError:
+            versions[package] = "absent"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = ""
+    return {"study.git_commit": commit or "unknown", "study.versions": json.dumps(versions)}
 
 
 def host_tags(device: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from cvae_study.study.tasks.registry import make_task
 OUTCOME = "outcome"  # running | completed (its last epoch) | diverged
 RUNG_EPOCH = "rung_epoch"  # the early-stopping clock; see comparison_epochs
 DEVICE = "device"
+THREADS = "torch_threads"  # the CPUs Ray gave the trial
 SAMPLES = "samples_json"  # a JSON string: Tune's loggers take strings, not nested lists
 RESTORED_FROM = "restored_from_epoch"  # 0 for a fresh start
 
@@ -65,7 +66,7 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
     restored_from = _restore(task)
     epochs = cfg.train.epochs
     comparable = comparison_epochs(cfg.kl, task.steps_per_epoch, epochs)
-    info = {DEVICE: str(device), RESTORED_FROM: restored_from}
+    info = {DEVICE: str(device), THREADS: torch.get_num_threads(), RESTORED_FROM: restored_from}
     while task.epoch < epochs:
         try:
             metrics = task.train_epoch()

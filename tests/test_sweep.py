@@ -17,7 +17,7 @@ from ray import tune
 from cvae_study.study import cli, sweep
 from cvae_study.study import metrics as m
 from cvae_study.study.study_records import PARENT, ROLE, TRIAL_ID
-from cvae_study.study.trainable import COMPLETED, DIVERGED, STOPPED_EARLY
+from cvae_study.study.trainable import COMPLETED, DIVERGED, ERRORED, STOPPED_EARLY
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +92,7 @@ def test_every_trial_has_one_nested_mlflow_run_with_its_config_and_epochs(finish
         assert run.data.params["optim.lr"] == str(trial["config"]["optim.lr"])  # searched
         assert epochs_logged(client, run) == list(range(1, trial["epochs"] + 1))
         assert run.data.tags["device"] == "cpu" and run.data.tags["host.address"]
+        assert run.data.tags["torch_threads"] == "1"  # --cpus-per-trial 1
         assert run.data.tags["host.name"] and run.data.tags["ray.checkpoint"]
         samples = client.download_artifacts(
             run.info.run_id, f"samples/epoch_{trial['epochs']:03d}.json")
@@ -143,27 +144,43 @@ def test_a_diverging_trial_ends_as_diverged_and_scores_worst(tmp_path, lab_dir, 
             assert run.data.metrics.get(m.VAL_SCORE) is None  # no made-up metric logged
 
 
-class KillWorkerOnce(tune.Callback):
-    """Kill the first trial's worker process once Tune holds its first epoch's checkpoint."""
+class KillWorker(tune.Callback):
+    """Kill the first trial's worker once Tune holds its first epoch's checkpoint, `times`
+    times (each retry's first epoch, as long as it restarts from scratch or epoch 1)."""
 
-    def __init__(self):
-        self.killed = False
+    def __init__(self, times=1):
+        self.times, self.victim = times, None
 
     def on_trial_save(self, iteration, trials, trial, **info):
-        if not self.killed and trial.last_result["training_iteration"] == 1:
-            self.killed = True
+        self.victim = self.victim or trial.trial_id
+        if self.times and trial.trial_id == self.victim:
+            self.times -= 1
             os.kill(trial.last_result["pid"], signal.SIGKILL)
 
 
 def test_a_killed_worker_is_retried_from_its_checkpoint(tmp_path, lab_dir, tiny_args):
     study = new_study(tmp_path, lab_dir, tiny_args, "killed", epochs=3, num_samples=1,
-                      early_stopping=False)
-    result = sweep.run(study, callbacks=[KillWorkerOnce()])
+                      early_stopping=False, cpus_per_trial=2)
+    result = sweep.run(study, callbacks=[KillWorker()])
     assert [t["outcome"] for t in result.trials] == [COMPLETED]
     client, (run,) = trial_runs(study)
     assert run.data.tags["ray.failures"] == "1"
     assert int(run.data.tags["restored_from_epoch"]) >= 1  # not restarted from scratch
     assert epochs_logged(client, run) == [1, 2, 3]  # no epoch lost, none twice
+    assert run.data.tags["torch_threads"] == "2"  # the trial's CPUs
+
+
+def test_a_trial_out_of_retries_is_errored_and_the_study_goes_on(tmp_path, lab_dir, tiny_args):
+    study = new_study(tmp_path, lab_dir, tiny_args, "errored", epochs=2, num_samples=2,
+                      max_concurrent=1, early_stopping=False, max_failures=0)
+    result = sweep.run(study, callbacks=[KillWorker()])
+    assert sorted(t["outcome"] for t in result.trials) == [COMPLETED, ERRORED]
+    assert sorted(t.state.name for t in result.searcher.study.get_trials()) == [
+        "COMPLETE", "FAIL"]
+    _, runs = trial_runs(study)
+    errored = [run for run in runs if run.data.tags["outcome"] == ERRORED]
+    assert len(errored) == 1 and errored[0].info.status == "FAILED"
+    assert errored[0].data.tags["ray.error_file"]
 
 
 def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab_dir, tiny_args):
@@ -212,6 +229,8 @@ def _finished_trials(uri) -> int:
     (["--metric", "val/nope"], "--metric 'val/nope': not an objective"),
     (["--set", "kl.ratio=2"], "kl.ratio: 2.0 is out of range"),
     (["--set", "kl.nope=1"], "unknown config key 'kl.nope'"),
+    (["--data", "lab", "--data-dir", "/nonexistent/lab"], "/nonexistent/lab"),
+    (["--tracking-uri", "http://127.0.0.1:9"], "http://127.0.0.1:9 cannot be reached"),
 ])
 def test_bad_sweep_input_fails_before_ray_starts(tmp_path, capsys, args, message):
     import ray

@@ -1,0 +1,182 @@
+"""One function per figure of a study report; each takes a StudyData, returns a Figure.
+
+A figure whose data the study does not have (PSNR in a text study, importance with too
+few trials) returns None and the report says so.
+"""
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure  # not pyplot: no display, no global figure state
+
+from cvae_study.analysis.ablation import drew, factor_levels
+from cvae_study.analysis.importance import param_importances
+from cvae_study.analysis.runs import StudyData
+from cvae_study.study import metrics as m
+
+SCHEDULE = "kl.schedule"
+LEARNING = (m.TRAIN_LOSS, m.TRAIN_RECON, m.TRAIN_KL)
+QUALITY = (m.VAL_BLEU4, m.VAL_BLEU4_SEEN, m.VAL_GAUSSIAN)
+
+
+def _with_params(study: StudyData, metrics) -> pd.DataFrame:
+    """history rows of `metrics`, joined with each trial's schedule and outcome."""
+    rows = study.history[study.history["metric"].isin(metrics)]
+    keys = ["trial_id", "outcome"] + ([SCHEDULE] if SCHEDULE in study.trials else [])
+    return rows.merge(study.trials[keys], on="trial_id")
+
+
+def _panels(count: int, width: float = 4.5, per_row: int = 4) -> tuple[Figure, np.ndarray]:
+    """A figure of `count` panels, at most `per_row` a row; -> (figure, flat axes)."""
+    rows, columns = -(-count // per_row), min(count, per_row)
+    figure = Figure(figsize=(width * columns, 3.6 * rows), layout="tight")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for spare in axes[count:]:
+        spare.set_visible(False)
+    return figure, axes[:count]
+
+
+def _lines_by_schedule(study: StudyData, metrics, title: str) -> Figure | None:
+    data = _with_params(study, metrics)
+    if data.empty:
+        return None
+    figure, axes = _panels(len(metrics))
+    for axis, metric in zip(axes, metrics, strict=True):
+        own = data[data["metric"] == metric]
+        # the mean across trials, with a 95% confidence band
+        sns.lineplot(own, x="epoch", y="value", hue=SCHEDULE if SCHEDULE in own else None,
+                     errorbar=("ci", 95), ax=axis, marker="o")
+        axis.set(title=metric, ylabel=metric)
+    figure.suptitle(title)
+    return figure
+
+
+def learning_curves(study: StudyData) -> Figure | None:
+    """Loss, reconstruction and KL over epochs, by KL schedule."""
+    return _lines_by_schedule(study, LEARNING, "Learning curves by KL schedule (95% CI)")
+
+
+def quality_over_epochs(study: StudyData) -> Figure | None:
+    """Heldout and seen BLEU-4 and the Gaussian score over epochs, by KL schedule."""
+    return _lines_by_schedule(study, QUALITY, "BLEU-4 and Gaussian score by KL schedule")
+
+
+def active_units(study: StudyData) -> Figure | None:
+    """Active latent units over epochs by schedule: posterior collapse shows as a drop."""
+    return _lines_by_schedule(study, (m.VAL_ACTIVE_UNITS,), "Active units by KL schedule")
+
+
+def schedules_against_objective(study: StudyData) -> Figure | None:
+    """Per schedule: the KL weight and teacher-forcing ratio (left axis) with the objective
+    (right axis) over epochs, so what each cycle does to the objective is visible."""
+    data = _with_params(study, (m.TRAIN_KL_WEIGHT, m.TRAIN_TF_RATIO, study.metric))
+    if data.empty or SCHEDULE not in data:
+        return None
+    schedules = sorted(data[SCHEDULE].unique())
+    figure, axes = _panels(len(schedules))
+    for axis, schedule in zip(axes, schedules, strict=True):
+        own = data[data[SCHEDULE] == schedule]
+        mean = own.groupby(["metric", "epoch"])["value"].mean()
+        for metric, style in ((m.TRAIN_KL_WEIGHT, "-"), (m.TRAIN_TF_RATIO, "--")):
+            if metric in mean:
+                axis.plot(mean[metric].index, mean[metric].values, style, label=metric)
+        axis.set(title=f"{schedule} (n={own['trial_id'].nunique()})", xlabel="epoch",
+                 ylabel="weight / ratio (mean)")
+        right = axis.twinx()
+        if study.metric in mean:
+            right.plot(mean[study.metric].index, mean[study.metric].values, "o-", color="C3",
+                       label=study.metric)
+        right.set_ylabel(study.metric)
+        axis.legend(loc="upper left", fontsize=7)
+        right.legend(loc="lower right", fontsize=7)
+    figure.suptitle("KL weight and teacher forcing against the objective")
+    return figure
+
+
+def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Points no other point beats on both x and y (both higher-is-better), sorted by x."""
+    ordered = points.sort_values([x, y], ascending=False)
+    front, best_y = [], -np.inf
+    for index, row in ordered.iterrows():
+        if row[y] > best_y:
+            front.append(index)
+            best_y = row[y]
+    return points.loc[front].sort_values(x)
+
+
+def bleu_against_gaussian(study: StudyData) -> Figure | None:
+    """Final heldout BLEU-4 against the final Gaussian score of every trial, Pareto front
+    marked: the trade-off the KL weight controls."""
+    last = (study.history.sort_values("epoch").groupby(["trial_id", "metric"]).last()
+            ["value"].unstack())
+    if m.VAL_BLEU4 not in last or m.VAL_GAUSSIAN not in last:
+        return None
+    points = last[[m.VAL_BLEU4, m.VAL_GAUSSIAN]].dropna().join(
+        study.trials.set_index("trial_id")[[SCHEDULE]] if SCHEDULE in study.trials else None)
+    figure, axes = _panels(1, width=5.5)
+    sns.scatterplot(points, x=m.VAL_BLEU4, y=m.VAL_GAUSSIAN, ax=axes[0],
+                    hue=SCHEDULE if SCHEDULE in points else None)
+    front = pareto_front(points, m.VAL_BLEU4, m.VAL_GAUSSIAN)
+    axes[0].plot(front[m.VAL_BLEU4], front[m.VAL_GAUSSIAN], "k--", label="Pareto front")
+    axes[0].legend(fontsize=7)
+    axes[0].set_title("Heldout BLEU-4 against Gaussian score (last epoch of each trial)")
+    return figure
+
+
+def psnr_per_frame(study: StudyData) -> Figure | None:
+    """Video: PSNR of each predicted frame, by KL schedule."""
+    frames = study.history[study.history["metric"].str.startswith("val/psnr_t")]
+    if frames.empty:
+        return None
+    last = frames.sort_values("epoch").groupby(["trial_id", "metric"]).last().reset_index()
+    last["frame"] = last["metric"].str.removeprefix("val/psnr_t").astype(int)
+    last = last.merge(study.trials[["trial_id", SCHEDULE]], on="trial_id")
+    figure, axes = _panels(1, width=6)
+    sns.lineplot(last, x="frame", y="value", hue=SCHEDULE, errorbar=("ci", 95), ax=axes[0],
+                 marker="o")
+    axes[0].set(ylabel="PSNR (dB)", title="PSNR per predicted frame (last epoch)")
+    return figure
+
+
+def factor_effects(study: StudyData) -> Figure | None:
+    """The objective of completed trials per level of each searched knob, counts shown."""
+    keys = [key for key in study.searched if not drew(study, key).empty]
+    if not keys:
+        return None
+    figure, axes = _panels(len(keys), width=3.4)
+    for axis, key in zip(axes, keys, strict=True):
+        rows = drew(study, key)
+        levels = factor_levels(rows, key)
+        labels = levels + "\n(n=" + levels.map(levels.value_counts()).astype(str) + ")"
+        sns.stripplot(x=labels, y=rows["final"], ax=axis, size=6)
+        sns.pointplot(x=labels, y=rows["final"], ax=axis, errorbar=None, color="k",
+                      markers="_", linestyles="none")
+        axis.set(title=key, xlabel="", ylabel=study.metric)
+        axis.tick_params(axis="x", labelsize=7, rotation=30)
+    figure.suptitle(f"{study.metric} of completed trials per level of each knob")
+    return figure
+
+
+def importance(study: StudyData) -> Figure | None:
+    """fANOVA and PED-ANOVA importance of each knob, from Optuna's evaluators."""
+    table = param_importances(study)
+    if table is None:
+        return None
+    figure, axes = _panels(1, width=6)
+    long = table.reset_index(names="knob").melt(id_vars="knob", var_name="evaluator",
+                                                 value_name="importance")
+    sns.barplot(long, y="knob", x="importance", hue="evaluator", ax=axes[0])
+    axes[0].set_title(f"Importance for {study.metric}")
+    return figure
+
+
+FIGURES = {
+    "learning_curves": learning_curves,
+    "schedules_against_objective": schedules_against_objective,
+    "quality_over_epochs": quality_over_epochs,
+    "bleu_against_gaussian": bleu_against_gaussian,
+    "psnr_per_frame": psnr_per_frame,
+    "factor_effects": factor_effects,
+    "importance": importance,
+    "active_units": active_units,
+}

@@ -1,0 +1,133 @@
+"""A study's MLflow records -> tidy pandas tables. Reads only: works on a running study.
+
+`trials`: one row per trial (its searched and fixed params, typed; outcome; final and best
+objective values; duration; epochs). `history`: one row per trial x epoch x metric.
+Errored, diverged and still-running trials are rows like any other, with their outcome.
+"""
+
+import json
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from cvae_study.study import config
+from cvae_study.study.metrics import OBJECTIVES
+from cvae_study.study.study_records import ROLE
+from cvae_study.study.tracking import check_reachable
+
+PARENT_FILTER = f"tags.`{ROLE}` = 'parent'"
+TRIAL_FILTER = f"tags.`{ROLE}` = 'trial'"
+FETCH_THREADS = 8  # metric histories are one request each; fetch them side by side
+
+
+class StudyNotFound(ValueError):
+    """No study of that name in the store; the message lists those there are."""
+
+
+@dataclass
+class StudyData:
+    name: str
+    task: str
+    metric: str  # the study's objective
+    mode: str  # max | min
+    parent: Any  # the parent mlflow Run
+    space: dict[str, Any]  # study/space.json: searched, fixed, cyclical_only
+    trials: pd.DataFrame
+    history: pd.DataFrame  # columns trial_id, epoch, metric, value
+
+    @property
+    def searched(self) -> list[str]:
+        return list(self.space.get("searched", {}))
+
+    def finished(self) -> pd.DataFrame:
+        """Trials that ended with a score: completed or stopped early."""
+        return self.trials[self.trials["outcome"].isin(["completed", "stopped_early"])]
+
+
+def load_json_artifact(client: MlflowClient, run_id: str, path: str) -> Any | None:
+    """A JSON artifact of a run, or None when the run has no such file."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = client.download_artifacts(run_id, path, folder)
+        except (MlflowException, OSError):
+            return None
+        return json.loads(Path(local).read_text())
+
+
+def list_studies(client: MlflowClient) -> list[str]:
+    names = []
+    for experiment in client.search_experiments():
+        if client.search_runs([experiment.experiment_id], PARENT_FILTER, max_results=1):
+            names.append(experiment.name)
+    return sorted(names)
+
+
+def _typed_params(task: str, params: dict[str, str]) -> dict[str, Any]:
+    """MLflow keeps params as strings; the task's config knows their types."""
+    keys = set(config.valid_keys(config.CONFIGS[task]))
+    known = {key: value for key, value in params.items() if key in keys}
+    try:
+        return config.flatten(config.build(task, known))
+    except config.ConfigError:  # a record from another version: keep its strings
+        return known
+
+
+def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
+    jobs = [(run.data.tags["ray.trial_id"], run.info.run_id, key)
+            for run in runs for key in run.data.metrics if include(key)]
+
+    def fetch(job):
+        trial_id, run_id, key = job
+        return [(trial_id, point.step, key, point.value)
+                for point in client.get_metric_history(run_id, key)]
+
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        rows = [row for rows in pool.map(fetch, jobs) for row in rows]
+    return pd.DataFrame(rows, columns=["trial_id", "epoch", "metric", "value"])
+
+
+def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyData:
+    """Read a study's runs. kl_dims: also fetch the per-dimension KL histories (many)."""
+    check_reachable(uri)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(name)
+    parents = (client.search_runs([experiment.experiment_id], PARENT_FILTER)
+               if experiment else [])
+    if not parents:
+        known = ", ".join(list_studies(client)) or "none"
+        raise StudyNotFound(f"no study {name!r} in {uri}; studies there: {known}")
+    parent = parents[0]
+    task = parent.data.params.get("study.task", "text")
+    metric = parent.data.params["study.metric"]
+    mode = OBJECTIVES[task][metric][0]
+    space = load_json_artifact(client, parent.info.run_id, "study/space.json") or {}
+    runs = list(client.search_runs([experiment.experiment_id], TRIAL_FILTER, max_results=5000))
+    history = _histories(client, runs, lambda key: kl_dims or "kl_dim" not in key)
+    trials = pd.DataFrame([_trial_row(task, run, history, metric, mode) for run in runs])
+    for key in space.get("cyclical_only", []):  # not drawn by trials of other schedules
+        if key in trials:
+            trials[key] = trials[key].where(trials["kl.schedule"] == "cyclical")
+    return StudyData(name, task, metric, mode, parent, space, trials, history)
+
+
+def _trial_row(task, run, history: pd.DataFrame, metric: str, mode: str) -> dict[str, Any]:
+    trial_id = run.data.tags["ray.trial_id"]
+    own = history[(history["trial_id"] == trial_id) & (history["metric"] == metric)]
+    end = run.info.end_time or None
+    best = (own["value"].max() if mode == "max" else own["value"].min()) if len(own) else None
+    return {
+        "trial_id": trial_id,
+        "run_id": run.info.run_id,
+        "outcome": run.data.tags.get("outcome", "running"),
+        "epochs": int(own["epoch"].max()) if len(own) else 0,
+        "final": run.data.metrics.get(metric) if len(own) else None,
+        "best": best,
+        "duration_s": (end - run.info.start_time) / 1000 if end else None,
+        **_typed_params(task, run.data.params),
+    }

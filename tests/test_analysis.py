@@ -1,0 +1,189 @@
+"""The analysis package on a real MLflow store written the way a sweep writes it, with
+known values, so every table can be checked number by number."""
+
+import pytest
+from mlflow import MlflowClient
+
+from cvae_study.analysis import plots
+from cvae_study.analysis.ablation import ablation_table, mean_interval
+from cvae_study.analysis.importance import param_importances, rebuild_optuna_study
+from cvae_study.analysis.report import write_report
+from cvae_study.analysis.runs import StudyNotFound, load_study
+from cvae_study.study import cli, spaces
+from cvae_study.study import metrics as m
+from cvae_study.study.study_records import StudyRecords
+
+# trial id -> (searched values, val/score per epoch, outcome)
+TRIALS = {
+    "t_mono_a": ({"kl.schedule": "monotonic", "optim.lr": 0.001, "model.cell": "gru"},
+                 [0.2, 0.3, 0.4], "completed"),
+    "t_mono_b": ({"kl.schedule": "monotonic", "optim.lr": 0.002, "model.cell": "lstm"},
+                 [0.3, 0.5, 0.6], "completed"),
+    "t_cyc_a": ({"kl.schedule": "cyclical", "kl.cycles": 2, "kl.ratio": 0.5, "optim.lr": 0.004,
+                 "model.cell": "gru"}, [0.1, 0.6, 0.7], "completed"),
+    "t_cyc_b": ({"kl.schedule": "cyclical", "kl.cycles": 3, "kl.ratio": 0.8, "optim.lr": 0.008,
+                 "model.cell": "lstm"}, [0.1, 0.5, 0.9], "completed"),
+    "t_none": ({"kl.schedule": "none", "optim.lr": 0.003, "model.cell": "gru"},
+               [0.05, 0.1, 0.2], "completed"),
+    "t_stopped": ({"kl.schedule": "none", "optim.lr": 0.0005, "model.cell": "gru"},
+                  [0.01], "stopped_early"),
+    "t_diverged": ({"kl.schedule": "none", "optim.lr": 0.009, "model.cell": "lstm"},
+                   [0.02], "diverged"),
+    "t_running": ({"kl.schedule": "monotonic", "optim.lr": 0.005, "model.cell": "gru"},
+                  [0.3], None),
+}
+SPACE_FILE = "space:\n  model.latent_size: 32\n  model.hidden_size: 256\n  tf.start: 1.0\n" \
+             "  tf.decay_step: 0.0\n  tf.floor: 0.0\n  kl.max_weight: 1.0\n"
+
+
+def write_study(tmp_path, name="known", trials=TRIALS):
+    """Parent and trial runs through StudyRecords, as the sweep's MLflow callback logs them."""
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text(SPACE_FILE)
+    space = spaces.build_space("text", str(study_file))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    records = StudyRecords(uri, tmp_path, name)
+    parent = records.open_parent(
+        {"study.task": "text", "study.metric": m.VAL_SCORE, "study.num_samples": 10,
+         "study.seed": 0, "train.seed": 0},
+        {"study.command": "cvae-study sweep text", "study.git_commit": "abc123",
+         "study.versions": '{"torch": "2.13.0"}'},
+        {"study/space.json": spaces.describe(space)})
+    for trial_id, (searched, scores, outcome) in trials.items():
+        records.trial_started(parent, trial_id, trial_id, space.trial_config(searched), {})
+        for epoch, score in enumerate(scores, start=1):
+            result = {m.VAL_SCORE: score, m.TRAIN_LOSS: 10.0 / epoch, m.TRAIN_KL: 2.0,
+                      m.TRAIN_RECON: 8.0 / epoch, m.TRAIN_KL_WEIGHT: 0.5, m.TRAIN_TF_RATIO: 1.0,
+                      m.VAL_BLEU4: score, m.VAL_BLEU4_SEEN: score + 0.1,
+                      m.VAL_GAUSSIAN: 1 - score, m.VAL_ACTIVE_UNITS: 4.0}
+            samples = {"conversions": [{"source": "walk", "predicted": "walked"}],
+                       "generated": [{"words": ["go", "goes", "going", "went"],
+                                      "in_training_table": True}]}
+            records.trial_result(trial_id, epoch, result, {}, samples)
+        if outcome:
+            records.trial_ended(trial_id, outcome, {})
+    return uri
+
+
+@pytest.fixture(scope="module")
+def study_uri(tmp_path_factory):
+    return write_study(tmp_path_factory.mktemp("store"))
+
+
+def test_trials_table_holds_the_known_values(study_uri):
+    study = load_study(study_uri, "known")
+    trials = study.trials.set_index("trial_id")
+    assert len(trials) == len(TRIALS)  # errored, diverged and running trials included
+    assert trials.loc["t_running", "outcome"] == "running"
+    assert trials.loc["t_diverged", "outcome"] == "diverged"
+    assert trials.loc["t_cyc_b", "final"] == 0.9 and trials.loc["t_cyc_b", "best"] == 0.9
+    assert trials.loc["t_mono_b", "epochs"] == 3 and trials.loc["t_stopped", "epochs"] == 1
+    assert trials.loc["t_cyc_a", "kl.cycles"] == 2 and trials.loc["t_cyc_a", "optim.lr"] == 0.004
+    assert trials["duration_s"].notna().sum() == len(TRIALS) - 1  # the running one has no end
+    assert study.metric == m.VAL_SCORE and study.mode == "max"
+    assert set(study.searched) == {"kl.schedule", "kl.cycles", "kl.ratio", "optim.lr",
+                                   "model.cell"}
+
+
+def test_history_has_every_epoch_of_every_metric(study_uri):
+    history = load_study(study_uri, "known").history
+    scores = history[(history["trial_id"] == "t_mono_b") & (history["metric"] == m.VAL_SCORE)]
+    assert scores.sort_values("epoch")["value"].tolist() == [0.3, 0.5, 0.6]
+    assert len(history) == sum(len(scores) for _, scores, _ in TRIALS.values()) * 10
+
+
+def test_ablation_table_means_intervals_and_counts(study_uri):
+    table = ablation_table(load_study(study_uri, "known")).set_index(["knob", "level"])
+    monotonic = table.loc[("kl.schedule", "monotonic")]
+    assert monotonic["n"] == 2 and monotonic["mean"] == pytest.approx(0.5)
+    # t(0.975, 1) = 12.706; sd of (0.4, 0.6) = 0.1414: half-width 12.706 * 0.1414 / sqrt 2
+    assert monotonic["ci95_high"] - 0.5 == pytest.approx(1.2706, abs=1e-3)
+    assert table.loc[("kl.schedule", "none"), "n"] == 1  # stopped / diverged do not count
+    assert table.loc[("kl.cycles", "2"), "mean"] == pytest.approx(0.7)  # cyclical trials only
+    assert set(table.index.get_level_values("knob")) == {
+        "kl.schedule", "kl.cycles", "kl.ratio", "optim.lr", "model.cell"}
+    mean, low, high = mean_interval(__import__("pandas").Series([1.0]))
+    assert mean == 1.0 and low != low and high != high  # NaN interval for n = 1
+
+
+def test_optuna_study_is_rebuilt_with_each_outcome_as_the_search_told_it(study_uri):
+    study = load_study(study_uri, "known")
+    states = {t.user_attrs.get("id", t.number): t.state.name
+              for t in rebuild_optuna_study(study).get_trials()}
+    assert sorted(states.values()) == ["COMPLETE"] * 6 + ["PRUNED"]
+    importances = param_importances(study)
+    assert set(importances.columns) == {"fANOVA", "PED-ANOVA"}
+    assert {"kl.schedule", "optim.lr", "model.cell"} <= set(importances.index)
+
+
+def test_every_figure_is_drawn_for_a_text_study(study_uri):
+    study = load_study(study_uri, "known")
+    for name, draw in plots.FIGURES.items():
+        figure = draw(study)
+        assert (figure is None) == (name == "psnr_per_frame"), name
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    import pandas as pd
+
+    points = pd.DataFrame({"x": [0.1, 0.5, 0.4, 0.9], "y": [0.9, 0.5, 0.4, 0.1]})
+    assert plots.pareto_front(points, "x", "y").index.tolist() == [0, 1, 3]
+
+
+def test_report_writes_html_markdown_and_figures_and_logs_them(study_uri, tmp_path):
+    paths = write_report(study_uri, "known", tmp_path / "report")
+    markdown = paths["markdown"].read_text()
+    for knob in ("kl.schedule", "kl.cycles", "kl.ratio", "optim.lr", "model.cell"):
+        assert f"| {knob} |" in markdown
+    assert "t_cyc_b" in markdown and "go / goes / going / went" in markdown
+    assert "abc123" in markdown and "1 running" in markdown
+    figures = list((tmp_path / "report" / "figures").glob("*.png"))
+    assert len(figures) == len(plots.FIGURES) - 1 and all(f.stat().st_size > 5000 for f in figures)
+    page = paths["html"].read_text()
+    assert page.count("data:image/png;base64,") == len(figures) and "<table" in page
+    client = MlflowClient(study_uri)
+    parent = load_study(study_uri, "known").parent.info.run_id
+    logged = {a.path for a in client.list_artifacts(parent, "report")}
+    assert {"report/index.html", "report/report.md", "report/figures"} <= logged
+
+
+def test_a_study_without_finished_trials_gets_a_report_saying_so(tmp_path):
+    uri = write_study(tmp_path, "fresh", {"t_running": TRIALS["t_running"]})
+    paths = write_report(uri, "fresh", tmp_path / "report", log_to_mlflow=False)
+    assert "No trial has finished yet" in paths["markdown"].read_text()
+
+
+def test_unknown_study_lists_the_studies_there_are(study_uri):
+    with pytest.raises(StudyNotFound, match="studies there: known"):
+        load_study(study_uri, "nope")
+
+
+def test_report_command_errors_exit_2(tmp_path, capsys, study_uri):
+    workdir = study_uri.removeprefix("sqlite:///").removesuffix("/mlflow.db")
+    assert cli.main(["report", "nope", "--workdir", workdir]) == 2
+    assert "studies there: known" in capsys.readouterr().err
+    assert cli.main(["report", "known", "--tracking-uri", "http://127.0.0.1:9",
+                     "--workdir", str(tmp_path)]) == 2
+    assert "cannot be reached" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_report_page_renders_in_headless_chromium(study_uri, tmp_path):
+    import shutil
+    import subprocess
+
+    import matplotlib.image
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it from Debian's packages)")
+    paths = write_report(study_uri, "known", tmp_path / "report", log_to_mlflow=False)
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--screenshot={shot}", "--window-size=1200,3000",
+                    paths["html"].as_uri()], check=True, capture_output=True, timeout=120)
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (3000, 1200)
+    # Text, tables and figures drawn: far from a blank page (std of a white page is 0).
+    assert pixels[..., :3].std() > 0.1
+    assert (pixels[..., :3].mean(axis=2) < 0.5).mean() > 0.01  # dark pixels: text and lines
