@@ -1,7 +1,15 @@
 """The arithmetic of `cvae-study bench sweep`, on MLflow records written as a study writes them."""
 
+import pytest
+
 from cvae_study.study import metrics as m
-from cvae_study.study.bench_sweep import epoch_reports, epochs_to_reach
+from cvae_study.study.bench_sweep import (
+    SEARCH_EPOCHS,
+    SEARCH_TRIALS,
+    compare_search,
+    epoch_reports,
+    epochs_to_reach,
+)
 from cvae_study.study.study_records import StudyRecords
 
 
@@ -22,3 +30,17 @@ def test_epoch_reports_interleave_trials_in_the_order_they_were_logged(tmp_path,
     for trial, epoch, score in (("a", 1, 0.1), ("b", 1, 0.3), ("a", 2, 0.2)):
         records.trial_result(trial, epoch, {m.VAL_SCORE: score, m.TRAIN_LOSS: 1.0}, {}, None)
     assert epoch_reports(uri, "s", m.VAL_SCORE) == [0.1, 0.3, 0.2]
+
+
+def test_compare_search_counts_only_the_budget_and_a_common_target():
+    budget = SEARCH_TRIALS * SEARCH_EPOCHS
+    tpe = [0.1] * 9 + [0.96] + [0.2] * (budget - 10) + [1.0]  # 1.0 comes after the budget
+    random = [0.1] * 29 + [0.95] + [0.3] * (budget - 30)
+    result = compare_search({"tpe_asha": tpe, "random": random}, {"tpe_asha": 1.0,
+                                                                  "random": 2.0}, "val/score")
+    assert result["best"] == 0.96 and result["target_value"] == pytest.approx(0.912)
+    assert result["tpe_asha"]["epochs_to_target"] == 10
+    assert result["random"]["epochs_to_target"] == 30
+    assert result["ratio"] == pytest.approx(0.333)
+    assert result["tpe_asha"]["epochs_run"] == budget + 1
+    assert result["tpe_asha"]["best_after"][budget // 4] == 0.96
