@@ -187,3 +187,16 @@ def test_report_page_renders_in_headless_chromium(study_uri, tmp_path):
     # Text, tables and figures drawn: far from a blank page (std of a white page is 0).
     assert pixels[..., :3].std() > 0.1
     assert (pixels[..., :3].mean(axis=2) < 0.5).mean() > 0.01  # dark pixels: text and lines
+
+
+def test_psnr_per_frame_is_drawn_when_a_study_has_frame_metrics(study_uri):
+    import pandas as pd
+
+    study = load_study(study_uri, "known")
+    frames = pd.DataFrame([{"trial_id": trial_id, "epoch": 1, "metric": m.val_psnr_at(k),
+                            "value": 30.0 - k} for trial_id in TRIALS for k in range(1, 4)])
+    study.history = pd.concat([study.history, frames], ignore_index=True)
+    figure = plots.psnr_per_frame(study)
+    (axis,) = [a for a in figure.axes if a.get_visible()]
+    plotted = [y for line in axis.get_lines() for y in line.get_ydata()]
+    assert {29.0, 28.0, 27.0} <= set(plotted)
