@@ -49,6 +49,8 @@ def _overrides(args) -> list[str]:
 def _study_args(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--storage", help="Ray results folder (default WORKDIR/ray_results)")
+    parser.add_argument("--address", help="an existing Ray cluster (default $RAY_ADDRESS, "
+                        "else a local Ray on this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--max-concurrent", type=int,
                        help="trials at once (default: as many as the CPUs hold)")
     sweep.add_argument("--cpus-per-trial", type=float, default=1.0)
+    sweep.add_argument("--gpus-per-trial", type=float, default=0.0,
+                       help="whole or fractional GPUs per trial, e.g. 0.25 packs four on one")
+    sweep.add_argument("--shared-storage", action="store_true",
+                       help="--storage is a folder every node of the cluster mounts (NFS)")
     sweep.add_argument("--study", help="YAML / TOML study file: space and config sections")
     _override_args(sweep)
     sweep.add_argument("--seed", type=int, default=0, help="seed of the search")
@@ -191,11 +197,12 @@ def _sweep(args) -> int:
     options = sweep.SweepOptions(
         task=args.task, name=args.name or sweep.default_name(args.task),
         num_samples=num_samples, max_concurrent=args.max_concurrent,
-        cpus_per_trial=args.cpus_per_trial, metric=args.metric, seed=args.seed,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+        shared_storage=args.shared_storage, metric=args.metric, seed=args.seed,
         search=args.search, early_stopping=not args.no_early_stopping)
     uri = tracking.tracking_uri(args.tracking_uri, home)
     study = sweep.prepare(options, args.study, assignments, storage, uri, home)
-    _report(sweep.run(study))
+    _report(sweep.run(study, address=args.address))
     print(f"Resume it:    cvae-study resume {options.name} --workdir {home}")
     return 0
 
@@ -205,7 +212,7 @@ def _resume(args) -> int:
 
     home, storage = _study_paths(args)
     study = sweep.load(args.name, storage, args.tracking_uri, home)
-    _report(sweep.resume(study))
+    _report(sweep.resume(study, address=args.address))
     return 0
 
 

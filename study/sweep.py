@@ -7,7 +7,6 @@ the user's input happens in `prepare`, before Ray starts.
 
 import dataclasses
 import json
-import os
 import re
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 import ray
 from ray import tune
 
-from cvae_study.study import config, spaces
+from cvae_study.study import cluster, config, spaces
 from cvae_study.study import metrics as m
 from cvae_study.study.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 from cvae_study.study.search import make_scheduler, make_searcher
@@ -27,13 +26,11 @@ from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking import provenance_tags
 from cvae_study.study.trainable import (
     COMPLETED,
-    DEVICE,
     DIVERGED,
     OUTCOME,
-    RESTORED_FROM,
     SAMPLES,
     STOPPED_EARLY,
-    THREADS,
+    TRIAL_INFO,
     trainable,
     trial_outcome,
 )
@@ -55,6 +52,8 @@ class SweepOptions:
     num_samples: int = 8
     max_concurrent: int | None = None  # None: as many trials as the CPUs hold
     cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0  # fractions pack several trials on one GPU
+    shared_storage: bool = False  # a local --storage path every node mounts (NFS)
     metric: str = ""  # "" = the task's default objective
     seed: int = 0
     search: str = "tpe"  # tpe | random
@@ -109,6 +108,10 @@ def check_options(options: SweepOptions) -> SweepOptions:
         raise SweepError(f"--max-concurrent {options.max_concurrent}: must be at least 1")
     if options.cpus_per_trial <= 0:
         raise SweepError(f"--cpus-per-trial {options.cpus_per_trial}: must be above 0")
+    if options.gpus_per_trial < 0 or (options.gpus_per_trial > 1
+                                      and options.gpus_per_trial != int(options.gpus_per_trial)):
+        raise SweepError(f"--gpus-per-trial {options.gpus_per_trial}: a fraction up to 1, or "
+                         "a whole number of GPUs")
     metric = options.metric or DEFAULT_OBJECTIVE[options.task]
     if metric not in OBJECTIVES[options.task]:
         raise SweepError(f"--metric {metric!r}: not an objective of the {options.task} task; "
@@ -176,8 +179,7 @@ class MlflowRecorder(tune.Callback):
             self.records.trial_tags(trial.trial_id, {"message": result.get("message", "")})
             return
         tags = {"host.name": result.get("hostname", ""), "host.address": result.get("node_ip", ""),
-                "device": result.get(DEVICE, ""), THREADS: result.get(THREADS, ""),
-                RESTORED_FROM: result.get(RESTORED_FROM, 0)}
+                **{key: result.get(key, "") for key in TRIAL_INFO}}
         self.records.trial_result(trial.trial_id, result["training_iteration"], result, tags,
                                   json.loads(result.get(SAMPLES, "{}")))
 
@@ -243,25 +245,24 @@ class SweepResult:
                            "parent_run_id": self.parent_run_id}}
 
 
-def _start_ray() -> bool:
-    """Start a local Ray unless the process already has one -> whether we started it."""
-    if ray.is_initialized():
-        return False
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, configure_logging=False)
-    return True
-
-
-def _max_concurrent(options: SweepOptions) -> int:
-    cpus = ray.cluster_resources().get("CPU", 0)
-    if options.cpus_per_trial > cpus:
-        raise SweepError(f"--cpus-per-trial {options.cpus_per_trial}: the Ray cluster has "
-                         f"{cpus:g} CPUs")
-    return options.max_concurrent or max(1, int(cpus // options.cpus_per_trial))
+def _connect(study: Study, address: str | None) -> tuple[bool, int]:
+    """Start or join Ray and check the study fits it -> (started here, trials at once)."""
+    options = study.options
+    started = cluster.connect(address)
+    try:
+        cluster.check_storage(str(study.storage), options.shared_storage)
+        fits = cluster.trials_at_once(options.cpus_per_trial, options.gpus_per_trial)
+    except cluster.ClusterError:
+        if started:
+            ray.shutdown()
+        raise
+    return started, options.max_concurrent or fits
 
 
 def _trainable(study: Study):
     options = study.options
-    return trainable(options.task, options.metric, options.cpus_per_trial)
+    return trainable(options.task, options.metric, options.cpus_per_trial,
+                     options.gpus_per_trial)
 
 
 def _run_config(study: Study, callbacks) -> tune.RunConfig:
@@ -301,16 +302,15 @@ def _summarise(study: Study, results, records: StudyRecords, parent_id: str,
     return SweepResult(study, trials, best, records.experiment_id, parent_id, searcher)
 
 
-def run(study: Study, callbacks=()) -> SweepResult:
+def run(study: Study, callbacks=(), address: str | None = None) -> SweepResult:
     """A new study: save it, open its MLflow parent run, run every trial."""
     options = study.options
     records = StudyRecords(study.uri, study.home, options.name)  # unreachable: fails here
     if records.parent_run_id() is not None:
         raise SweepError(f"MLflow experiment {options.name!r} already holds a study at "
                          f"{study.uri}; choose another --name")
-    started_ray = _start_ray()
+    started_ray, max_concurrent = _connect(study, address)
     try:
-        max_concurrent = _max_concurrent(options)
         save(study)
         shared = {key: value for key, value in base_config(study).items()
                   if key not in study.space.space}  # what every trial of the study shares
@@ -338,14 +338,14 @@ def run(study: Study, callbacks=()) -> SweepResult:
             ray.shutdown()
 
 
-def resume(study: Study) -> SweepResult:
+def resume(study: Study, address: str | None = None) -> SweepResult:
     """Continue an interrupted study where its last state snapshot left it."""
     if not tune.Tuner.can_restore(str(study.path)):
         raise SweepError(f"study {study.options.name!r} at {study.path} stopped before Ray "
                          "saved any state; nothing to resume (start it again under a new name)")
     records = StudyRecords(study.uri, study.home, study.options.name)
     parent_id = records.open_parent({}, {}, {})
-    started_ray = _start_ray()
+    started_ray, _ = _connect(study, address)
     try:
         tuner = tune.Tuner.restore(str(study.path), trainable=_trainable(study),
                                    resume_unfinished=True, resume_errored=True)

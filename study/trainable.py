@@ -25,8 +25,13 @@ OUTCOME = "outcome"  # running | completed (its last epoch) | diverged
 RUNG_EPOCH = "rung_epoch"  # the early-stopping clock; see comparison_epochs
 DEVICE = "device"
 THREADS = "torch_threads"  # the CPUs Ray gave the trial
+GPU_IDS = "gpu_ids"  # the GPUs Ray gave the trial, e.g. "0" ("" for none)
+NODE_ID = "node_id"  # Ray's id of the node: distinct even for nodes on one host
 SAMPLES = "samples_json"  # a JSON string: Tune's loggers take strings, not nested lists
 RESTORED_FROM = "restored_from_epoch"  # 0 for a fresh start
+
+# Where and how a trial ran, logged as tags of its run.
+TRIAL_INFO = (DEVICE, THREADS, GPU_IDS, NODE_ID, RESTORED_FROM)
 
 RUNNING, COMPLETED, DIVERGED = "running", "completed", "diverged"
 STOPPED_EARLY, ERRORED = "stopped_early", "errored"
@@ -61,12 +66,15 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
     """Train one trial to `train.epochs`, reporting after every epoch."""
     torch.set_num_threads(_cpus_held())
     cfg = config.from_flat(task_name, flat_config)
-    device = resolve_device("auto")  # CUDA when Ray gave this trial a GPU
+    # CUDA when Ray gave this trial a GPU: Ray sets CUDA_VISIBLE_DEVICES to its ids.
+    device = resolve_device("auto")
     task = make_task(task_name, cfg, device)
     restored_from = _restore(task)
     epochs = cfg.train.epochs
     comparable = comparison_epochs(cfg.kl, task.steps_per_epoch, epochs)
-    info = {DEVICE: str(device), THREADS: torch.get_num_threads(), RESTORED_FROM: restored_from}
+    context = ray.get_runtime_context()
+    info = {DEVICE: str(device), THREADS: torch.get_num_threads(), RESTORED_FROM: restored_from,
+            GPU_IDS: ",".join(map(str, ray.get_gpu_ids())), NODE_ID: context.get_node_id()}
     while task.epoch < epochs:
         try:
             metrics = task.train_epoch()
@@ -84,7 +92,7 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
-def trainable(task_name: str, metric: str, cpus_per_trial: float):
+def trainable(task_name: str, metric: str, cpus_per_trial: float, gpus_per_trial: float = 0):
     """run_trial bound to its task and objective, asking Ray for its resources."""
     bound = tune.with_parameters(run_trial, task_name=task_name, metric=metric)
-    return tune.with_resources(bound, {"cpu": cpus_per_trial})
+    return tune.with_resources(bound, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
