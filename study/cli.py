@@ -171,9 +171,10 @@ def _demo(args) -> int:
 
 
 def _study_paths(args):
+    from cvae_study.study.storage import StudyStorage
+
     home = tracking.workdir(args.workdir)
-    storage = Path(args.storage).expanduser().resolve() if args.storage else home / "ray_results"
-    return home, storage
+    return home, StudyStorage(args.storage or home / "ray_results")
 
 
 def _report(result) -> None:

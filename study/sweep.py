@@ -21,6 +21,7 @@ from cvae_study.study import cluster, config, spaces
 from cvae_study.study import metrics as m
 from cvae_study.study.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 from cvae_study.study.search import make_scheduler, make_searcher
+from cvae_study.study.storage import StudyStorage
 from cvae_study.study.study_records import StudyRecords
 from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking import provenance_tags
@@ -71,13 +72,14 @@ class Study:
 
     options: SweepOptions
     space: spaces.StudySpace
-    storage: Path
+    storage: StudyStorage
     uri: str
     home: Path
 
     @property
-    def path(self) -> Path:
-        return self.storage / self.options.name
+    def path(self) -> str:
+        """The study's folder on its storage's filesystem."""
+        return self.storage.path(self.options.name)
 
     @property
     def epochs(self) -> int:
@@ -93,8 +95,8 @@ def default_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def list_studies(storage: Path) -> list[str]:
-    return sorted(p.parent.name for p in storage.glob(f"*/{STUDY_FILE}"))
+def list_studies(storage: StudyStorage) -> list[str]:
+    return storage.folders_with(STUDY_FILE)
 
 
 def check_options(options: SweepOptions) -> SweepOptions:
@@ -120,34 +122,32 @@ def check_options(options: SweepOptions) -> SweepOptions:
 
 
 def prepare(options: SweepOptions, study_file: str | None, assignments: list[str],
-            storage: Path, uri: str, home: Path) -> Study:
+            storage: StudyStorage, uri: str, home: Path) -> Study:
     """Validate everything a new study needs, before Ray starts."""
     options = check_options(options)
     space = spaces.build_space(options.task, study_file, assignments)
     study = Study(options, space, storage, uri, home)
     check_data(options.task, config.build(options.task, space.fixed))
-    if study.path.exists():
-        raise SweepError(f"study {options.name!r} already exists at {study.path}; continue it "
+    if storage.exists(options.name):
+        raise SweepError(f"study {options.name!r} already exists in {storage}; continue it "
                          f"with `cvae-study resume {options.name}` or choose another --name")
     return study
 
 
 def save(study: Study) -> None:
-    study.path.mkdir(parents=True)
     record = {"options": dataclasses.asdict(study.options), "fixed": study.space.fixed,
               "space": spaces.describe(study.space)["searched"], "tracking_uri": study.uri}
-    (study.path / STUDY_FILE).write_text(json.dumps(record, indent=2))
+    study.storage.write_json(record, study.options.name, STUDY_FILE)
 
 
-def load(name: str, storage: Path, uri: str | None, home: Path) -> Study:
+def load(name: str, storage: StudyStorage, uri: str | None, home: Path) -> Study:
     """A saved study, to resume; an unknown name lists the studies there are."""
     if not NAME_PATTERN.fullmatch(name):
         raise SweepError(f"study name {name!r}: no path separators")
-    saved = storage / name / STUDY_FILE
-    if not saved.is_file():
+    if not storage.exists(name, STUDY_FILE):
         known = ", ".join(list_studies(storage)) or "none"
         raise SweepError(f"no study {name!r} in {storage}; studies there: {known}")
-    record = json.loads(saved.read_text())
+    record = storage.read_json(name, STUDY_FILE)
     options = SweepOptions(**record["options"])
     space = spaces.StudySpace(options.task, spaces.from_description(record["space"]),
                               record["fixed"])
@@ -240,7 +240,7 @@ class SweepResult:
             outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
         return {"study": self.study.options.name, "metric": self.study.options.metric,
                 "trials": len(self.trials), "outcomes": outcomes, "best": self.best,
-                "ray_results": str(self.study.path),
+                "ray_results": self.study.storage.display(self.study.options.name),
                 "mlflow": {"tracking_uri": self.study.uri, "experiment_id": self.experiment_id,
                            "parent_run_id": self.parent_run_id}}
 
@@ -269,7 +269,8 @@ def _run_config(study: Study, callbacks) -> tune.RunConfig:
     options = study.options
     recorder = MlflowRecorder(study.uri, study.home, options.name, options.task)
     return tune.RunConfig(
-        name=options.name, storage_path=str(study.storage),
+        name=options.name, storage_path=study.storage.root,
+        storage_filesystem=study.storage.filesystem if study.storage.is_uri else None,
         failure_config=tune.FailureConfig(max_failures=options.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
         callbacks=[recorder, TrialLog(options.metric), *callbacks], verbose=0)
@@ -340,15 +341,17 @@ def run(study: Study, callbacks=(), address: str | None = None) -> SweepResult:
 
 def resume(study: Study, address: str | None = None) -> SweepResult:
     """Continue an interrupted study where its last state snapshot left it."""
-    if not tune.Tuner.can_restore(str(study.path)):
+    filesystem = study.storage.filesystem if study.storage.is_uri else None
+    if not tune.Tuner.can_restore(study.path, storage_filesystem=filesystem):
         raise SweepError(f"study {study.options.name!r} at {study.path} stopped before Ray "
                          "saved any state; nothing to resume (start it again under a new name)")
     records = StudyRecords(study.uri, study.home, study.options.name)
     parent_id = records.open_parent({}, {}, {})
     started_ray, _ = _connect(study, address)
     try:
-        tuner = tune.Tuner.restore(str(study.path), trainable=_trainable(study),
-                                   resume_unfinished=True, resume_errored=True)
+        tuner = tune.Tuner.restore(study.path, trainable=_trainable(study),
+                                   resume_unfinished=True, resume_errored=True,
+                                   storage_filesystem=filesystem)
         return _summarise(study, tuner.fit(), records, parent_id)
     finally:
         if started_ray:

@@ -53,7 +53,7 @@ def test_a_two_node_cluster_runs_trials_on_both_nodes(two_nodes, tmp_path, lab_d
     local = new_study(tmp_path, lab_dir, tiny_args, "local", epochs=2, num_samples=2)
     with pytest.raises(ClusterError, match="the Ray cluster has 2 nodes"):
         sweep.run(local, address=two_nodes.address)
-    assert not local.path.exists()
+    assert not local.storage.exists("local")
     # One machine: its folders are shared by both nodes, as an NFS mount would be.
     study = new_study(tmp_path, lab_dir, tiny_args, "two-nodes", epochs=2, num_samples=2,
                       max_concurrent=2, shared_storage=True, early_stopping=False)

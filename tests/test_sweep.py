@@ -16,6 +16,7 @@ from ray import tune
 
 from cvae_study.study import cli, sweep
 from cvae_study.study import metrics as m
+from cvae_study.study.storage import StudyStorage
 from cvae_study.study.study_records import PARENT, ROLE, TRIAL_ID
 from cvae_study.study.trainable import COMPLETED, DIVERGED, ERRORED, STOPPED_EARLY
 
@@ -32,7 +33,8 @@ def new_study(tmp_path, lab_dir, tiny_args, name, epochs=4, study_file=None, **o
     home.mkdir(exist_ok=True)
     options = sweep.SweepOptions(task="text", name=name, **options)
     return sweep.prepare(options, study_file, tiny_overrides(lab_dir, tiny_args, epochs),
-                         home / "ray_results", f"sqlite:///{home / 'mlflow.db'}", home)
+                         StudyStorage(home / "ray_results"), f"sqlite:///{home / 'mlflow.db'}",
+                         home)
 
 
 def trial_runs(study):
@@ -203,7 +205,7 @@ def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab
     driver.send_signal(signal.SIGKILL)
     driver.wait()
 
-    study = sweep.load("cut", home / "ray_results", None, home)
+    study = sweep.load("cut", StudyStorage(home / "ray_results"), None, home)
     result = sweep.resume(study)
     assert len(result.trials) == 4
     client, runs = trial_runs(study)
