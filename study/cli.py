@@ -46,6 +46,12 @@ def _overrides(args) -> list[str]:
     return assignments + args.set
 
 
+def _store_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workdir", help="runs folder (default $CVAE_STUDY_HOME or "
+                        "./cvae-study-runs)")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in workdir)")
+
+
 def _study_args(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--storage", help="Ray results folder (default WORKDIR/ray_results)")
@@ -101,9 +107,34 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="a study's ablation report (HTML + Markdown)")
     report.add_argument("name")
     report.add_argument("--out", help="folder (default WORKDIR/reports/NAME)")
-    report.add_argument("--workdir", help="runs folder (default $CVAE_STUDY_HOME or "
-                        "./cvae-study-runs)")
-    report.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in workdir)")
+    _store_args(report)
+
+    export = commands.add_parser("export", help="the best trial of a study -> a model bundle")
+    export.add_argument("name")
+    export.add_argument("--out", required=True, help="the bundle's folder")
+    export.add_argument("--metric", help="pick the best by this metric (default: the "
+                        "study's objective)")
+    export.add_argument("--trial", help="export this Ray trial id instead of the best")
+    export.add_argument("--force", action="store_true", help="replace an existing --out")
+    export.add_argument("--register", metavar="MODEL_NAME",
+                        help="also log the bundle to the trial's run and register a version")
+    _store_args(export)
+
+    convert = commands.add_parser("convert", help="convert a verb with an exported model")
+    convert.add_argument("--model", required=True, help="a bundle folder (cvae-study export)")
+    convert.add_argument("word")
+    convert.add_argument("--from", dest="source", required=True, help="sp|tp|pg|p or long form")
+    convert.add_argument("--to", dest="target", required=True, help="sp|tp|pg|p or long form")
+
+    generate = commands.add_parser("generate", help="new verbs in all four tenses from noise")
+    generate.add_argument("--model", required=True, help="a bundle folder (cvae-study export)")
+    generate.add_argument("-n", type=int, default=5, help="how many (default 5)")
+    generate.add_argument("--seed", type=int, default=0)
+
+    ui = commands.add_parser("ui", help="browse the MLflow store with MLflow's own UI")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
+    _store_args(ui)
 
     show = commands.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)
@@ -227,6 +258,77 @@ def _report_command(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from cvae_study.study.export import export
+
+    home = tracking.workdir(args.workdir)
+    result = export(tracking.tracking_uri(args.tracking_uri, home), args.name,
+                    Path(args.out).expanduser().resolve(), args.metric, args.trial,
+                    args.force, args.register)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def tense_index(name: str) -> int:
+    """sp / tp / pg / p or their long names ("simple past", "simple-past") -> 0..3."""
+    from cvae_study.datasets.tense import TENSE_LONG_NAMES, TENSES
+
+    wanted = name.strip().lower().replace("-", " ").replace("_", " ")
+    for index, short in enumerate(TENSES):
+        if wanted in (short, TENSE_LONG_NAMES[short]):
+            return index
+    raise ValueError(f"tense {name!r}: one of {', '.join(TENSES)} or "
+                     f"{', '.join(TENSE_LONG_NAMES.values())}")
+
+
+def _convert(args) -> int:
+    from cvae_study.datasets.tense import Conversion, encode_word
+    from cvae_study.study.export import load_bundle
+    from cvae_study.study.tasks.text import convert_words
+
+    source, target = tense_index(args.source), tense_index(args.target)
+    encode_word(args.word)  # a character outside a-z: a clear error, exit 2
+    bundle = load_bundle(args.model)
+    item = Conversion(args.word, source, "", target)
+    print(convert_words(bundle.model, [item], bundle.meta["max_word_length"])[0])
+    return 0
+
+
+def _generate(args) -> int:
+    from cvae_study.study.export import load_bundle
+    from cvae_study.study.tasks.text import generate_words
+
+    if args.n < 1:
+        raise ValueError(f"-n {args.n}: must be at least 1")
+    bundle = load_bundle(args.model)
+    for row in generate_words(bundle.model, args.n, args.seed, bundle.meta["max_word_length"],
+                              bundle.config.eval.beam):
+        print(" / ".join(row))
+    return 0
+
+
+def _ui(args) -> int:
+    from cvae_study.study import ui
+
+    home = tracking.workdir(args.workdir)
+    uri = tracking.tracking_uri(args.tracking_uri, home)
+    if args.host not in ui.LOOPBACK:
+        print(f"warning: --host {args.host} serves the MLflow store to your network, with no "
+              "authentication", file=sys.stderr)
+    server = ui.start(uri, home, args.host, args.port)
+    base = f"http://{args.host}:{args.port}"
+    print(f"MLflow UI: {base}  (store {uri}; Ctrl-C stops it)")
+    for name, link in ui.study_links(uri, base).items():
+        print(f"  study {name}: {link}")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        print("stopping the MLflow UI")
+    finally:
+        ui.stop(server)
+    return 0
+
+
 def _config(args) -> int:
     print(config.describe(args.task))
     return 0
@@ -235,7 +337,8 @@ def _config(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config,
-                "sweep": _sweep, "resume": _resume, "report": _report_command}
+                "sweep": _sweep, "resume": _resume, "report": _report_command,
+                "export": _export, "convert": _convert, "generate": _generate, "ui": _ui}
     try:
         return handlers[args.command](args)
     except (config.ConfigError, TenseDataError, TrackingError, ValueError) as error:

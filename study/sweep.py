@@ -317,7 +317,8 @@ def run(study: Study, callbacks=(), address: str | None = None) -> SweepResult:
                   if key not in study.space.space}  # what every trial of the study shares
         parent_id = records.open_parent(
             {f"study.{k}": v for k, v in dataclasses.asdict(options).items()} | shared,
-            {"task": options.task, "study.command": " ".join(sys.argv), **provenance_tags()},
+            {"task": options.task, "study.command": " ".join(sys.argv),
+             "study.storage": str(study.storage), **provenance_tags()},
             {"study/space.json": spaces.describe(study.space)})
         searcher = make_searcher(spaces.SpaceSampler(study.space), options.metric,
                                  options.mode, options.seed, options.num_samples,

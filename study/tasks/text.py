@@ -52,6 +52,39 @@ def word_nll(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor)
     return (per_token * mask).sum(dim=1)
 
 
+@torch.no_grad()
+def convert_words(model: TextCVAE, items: list[tense.Conversion], max_len: int) -> list[str]:
+    """Greedy conversion: encode the source (posterior mean), decode in the target tense."""
+    if not items:
+        return []
+    model.eval()
+    device = next(model.parameters()).device
+    source, lengths = tense.pad_words([c.source for c in items], add_sos=False)
+    source_tense = torch.tensor([c.source_tense for c in items], device=device)
+    target_tense = torch.tensor([c.target_tense for c in items], device=device)
+    mean, _ = model.encode(source.to(device), lengths.to(device), source_tense)
+    _, tokens = model.decode_free_running(mean, target_tense, max_len + 2)
+    return [tense.decode_ids(row) for row in tokens.tolist()]
+
+
+@torch.no_grad()
+def generate_words(model: TextCVAE, count: int, seed: int, max_len: int,
+                   beam: int = 1) -> list[tuple[str, str, str, str]]:
+    """count z ~ N(0, I), each decoded under all four tenses (beam search when beam > 1)."""
+    model.eval()
+    device = next(model.parameters()).device
+    noise = torch.Generator().manual_seed(seed)
+    z = torch.randn(count, model.config.latent_size, generator=noise).to(device)
+    z = z.repeat_interleave(NUM_TENSES, dim=0)
+    tenses = torch.arange(NUM_TENSES, device=device).repeat(count)
+    if beam > 1:
+        tokens = model.decode_beam(z, tenses, max_len + 2, beam)
+    else:
+        _, tokens = model.decode_free_running(z, tenses, max_len + 2)
+    words = [tense.decode_ids(row) for row in tokens.tolist()]
+    return [tuple(words[i : i + NUM_TENSES]) for i in range(0, len(words), NUM_TENSES)]
+
+
 class TextTask:
     name = "text"
 
@@ -144,33 +177,11 @@ class TextTask:
 
     # ---- evaluation -----------------------------------------------------------------------
 
-    @torch.no_grad()
     def convert(self, items: list[tense.Conversion]) -> list[str]:
-        """Greedy conversion: encode the source (posterior mean), decode in the target tense."""
-        if not items:
-            return []
-        self.model.eval()
-        source, lengths = tense.pad_words([c.source for c in items], add_sos=False)
-        source_tense = torch.tensor([c.source_tense for c in items], device=self.device)
-        target_tense = torch.tensor([c.target_tense for c in items], device=self.device)
-        mean, _ = self.model.encode(source.to(self.device), lengths.to(self.device), source_tense)
-        _, tokens = self.model.decode_free_running(mean, target_tense, self.max_len + 2)
-        return [tense.decode_ids(row) for row in tokens.tolist()]
+        return convert_words(self.model, items, self.max_len)
 
-    @torch.no_grad()
     def generate(self, count: int, seed: int) -> list[tuple[str, str, str, str]]:
-        """count z ~ N(0, I), each decoded under all four tenses."""
-        self.model.eval()
-        noise = torch.Generator().manual_seed(seed)
-        z = torch.randn(count, self.config.model.latent_size, generator=noise).to(self.device)
-        z = z.repeat_interleave(NUM_TENSES, dim=0)
-        tenses = torch.arange(NUM_TENSES, device=self.device).repeat(count)
-        if self.config.eval.beam > 1:
-            tokens = self.model.decode_beam(z, tenses, self.max_len + 2, self.config.eval.beam)
-        else:
-            _, tokens = self.model.decode_free_running(z, tenses, self.max_len + 2)
-        words = [tense.decode_ids(row) for row in tokens.tolist()]
-        return [tuple(words[i : i + NUM_TENSES]) for i in range(0, len(words), NUM_TENSES)]
+        return generate_words(self.model, count, seed, self.max_len, self.config.eval.beam)
 
     def _bleu(self, items: list[tense.Conversion]) -> tuple[float, list[str]]:
         predictions = self.convert(items)

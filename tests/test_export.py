@@ -1,0 +1,141 @@
+"""Export a real (tiny) study's best trial, load it back, use it; the MLflow UI over it."""
+
+import json
+import socket
+import urllib.request
+
+import pytest
+import torch
+from mlflow import MlflowClient
+from safetensors.torch import load_file
+from test_sweep import new_study
+from test_team_services import free_port, wait_for
+
+from cvae_study.datasets.tense import Conversion
+from cvae_study.study import cli, sweep, ui
+from cvae_study.study.export import BundleError, load_bundle
+from cvae_study.study.tasks.text import convert_words
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from conftest import LAB_TEST, LAB_TRAIN, TINY
+
+    tmp_path = tmp_path_factory.mktemp("export")
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "train.txt").write_text(LAB_TRAIN)
+    (lab / "test.txt").write_text(LAB_TEST)
+    tiny_args = [arg for key, value in TINY.items() if key != "train.epochs"
+                 for arg in ("--set", f"{key}={value}")]
+    study = new_study(tmp_path, lab, tiny_args, "small", epochs=2, num_samples=2,
+                      early_stopping=False)
+    return study, sweep.run(study)
+
+
+def run_cli(args, capsys):
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def export_args(study, out, *extra):
+    return ["export", "small", "--out", str(out), "--workdir", str(study.home), *extra]
+
+
+def test_export_load_and_convert_round_trip(finished, tmp_path, capsys):
+    study, result = finished
+    out = tmp_path / "bundle"
+    code, stdout, _ = run_cli(export_args(study, out), capsys)
+    assert code == 0
+    exported = json.loads(stdout)
+    bundle = load_bundle(out)
+    best_run = MlflowClient(study.uri).get_run(exported["run_id"])
+    assert best_run.data.metrics["val/score"] == max(t["val/score"] for t in result.trials)
+    trial_checkpoint = best_run.data.tags["ray.checkpoint"]
+    saved = load_file(f"{trial_checkpoint}/model.safetensors")
+    for key, value in bundle.model.state_dict().items():
+        assert torch.equal(value, saved[key]), key  # the trial's last checkpoint, exactly
+    expected = convert_words(bundle.model, [Conversion("walk", 0, "", 3)],
+                             bundle.meta["max_word_length"])[0]
+    code, stdout, _ = run_cli(["convert", "--model", str(out), "walk", "--from", "sp",
+                               "--to", "simple past"], capsys)
+    assert code == 0 and stdout.strip() == expected
+    code, stdout, _ = run_cli(["generate", "--model", str(out), "-n", "3", "--seed", "1"], capsys)
+    lines = stdout.strip().splitlines()
+    assert code == 0 and len(lines) == 3 and all(len(line.split(" / ")) == 4 for line in lines)
+    card = (out / "README.md").read_text()
+    assert exported["trial_id"] in card and "cvae-study convert --model" in card
+
+
+def test_an_existing_folder_is_refused_unless_forced(finished, tmp_path, capsys):
+    study, _ = finished
+    out = tmp_path / "taken"
+    out.mkdir()
+    code, _, err = run_cli(export_args(study, out), capsys)
+    assert code == 2 and "exists; pass --force" in err
+    assert run_cli(export_args(study, out, "--force"), capsys)[0] == 0
+    assert (out / "model.safetensors").is_file()
+
+
+def test_tampered_bundles_are_refused_naming_the_file(finished, tmp_path, capsys):
+    study, _ = finished
+    out = tmp_path / "bundle"
+    assert run_cli(export_args(study, out), capsys)[0] == 0
+    meta = json.loads((out / "config.json").read_text())
+    meta["config"]["model.hidden_size"] = 32  # the weights are hidden 16
+    (out / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="model.safetensors: does not fit config.json"):
+        load_bundle(out)
+    meta["task"] = "speech"
+    (out / "config.json").write_text(json.dumps(meta))
+    code, _, err = run_cli(["generate", "--model", str(out)], capsys)
+    assert code == 2 and "unknown task 'speech'" in err
+    (out / "metrics.json").unlink()
+    with pytest.raises(BundleError, match="metrics.json: missing"):
+        load_bundle(out)
+    code, _, err = run_cli(["convert", "--model", str(out), "walk1", "--from", "sp", "--to",
+                            "p"], capsys)
+    assert code == 2 and "outside a-z" in err
+
+
+def test_register_makes_a_model_version_visible_to_the_client(finished, tmp_path, capsys):
+    study, result = finished
+    code, stdout, _ = run_cli(export_args(study, tmp_path / "b", "--register", "tense-cvae"),
+                              capsys)
+    assert code == 0 and json.loads(stdout)["registered"] == "1"
+    client = MlflowClient(study.uri)
+    (version,) = client.search_model_versions("name = 'tense-cvae'")
+    assert version.run_id == json.loads(stdout)["run_id"]
+    logged = {a.path for a in client.list_artifacts(version.run_id, "bundle")}
+    assert "bundle/model.safetensors" in logged
+
+
+def test_ui_serves_the_study_and_stops(finished):
+    study, result = finished
+    port = free_port()
+    server = ui.start(study.uri, study.home, "127.0.0.1", port)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", server)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/search", method="POST",
+            data=json.dumps({"experiment_ids": [result.experiment_id]}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            runs = json.loads(response.read())["runs"]
+        assert len(runs) == 3  # the study's run and its two trials
+        links = ui.study_links(study.uri, f"http://127.0.0.1:{port}")
+        assert links["small"].endswith(f"/#/experiments/{result.experiment_id}/runs")
+    finally:
+        ui.stop(server)
+    assert server.poll() is not None
+
+
+def test_ui_refuses_a_port_in_use(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        code, _, err = run_cli(["ui", "--port", str(port), "--workdir", str(tmp_path)], capsys)
+    assert code == 2 and f"--port {port}" in err and "already in use" in err
