@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)
 
-    demo = commands.add_parser("demo", help="a small text study on embedded defaults")
+    demo = commands.add_parser("demo", help="the whole job on embedded defaults: a study, its "
+                               "report, the best model exported and used")
     _common(demo)
     demo.add_argument("--smoke", action="store_true",
                       help="two tiny trials: checks the whole path in seconds")
@@ -192,13 +193,44 @@ SMOKE = ["model.hidden_size=32", "model.latent_size=8", "model.embedding_size=16
 DEMO_STUDY = ["--num-samples", "8", "--epochs", "6", "--set", "model.hidden_size=256"]
 
 
+DEMO_CONVERSIONS = (("walk", "sp", "p"), ("swim", "sp", "pg"), ("decide", "sp", "tp"),
+                    ("carried", "p", "sp"))
+
+
 def _demo(args) -> int:
-    argv = ["sweep", "text", "--name", f"demo-{time.strftime('%Y%m%d-%H%M%S')}",
-            *(["--smoke"] if args.smoke else DEMO_STUDY)]
+    """The whole job: a study, its report, the best model exported and used."""
+    from cvae_study.analysis.report import write_report
+    from cvae_study.datasets.tense import Conversion
+    from cvae_study.study.export import export, load_bundle
+    from cvae_study.study.tasks.text import convert_words, generate_words
+
+    name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    argv = ["sweep", "text", "--name", name, *(["--smoke"] if args.smoke else DEMO_STUDY)]
     for flag, value in (("--workdir", args.workdir), ("--tracking-uri", args.tracking_uri)):
         if value:
             argv += [flag, value]
-    return _sweep(build_parser().parse_args(argv))
+    _sweep(build_parser().parse_args(argv))
+    home = tracking.workdir(args.workdir)
+    uri = tracking.tracking_uri(args.tracking_uri, home)
+    report = write_report(uri, name, home / "reports" / name)
+    bundle_dir = home / "bundles" / name
+    export(uri, name, bundle_dir)
+    bundle = load_bundle(bundle_dir)
+    max_len = bundle.meta["max_word_length"]
+    print("\nThe best model, exported and used:")
+    items = [Conversion(word, tense_index(a), "", tense_index(b))
+             for word, a, b in DEMO_CONVERSIONS]
+    for (word, a, b), out in zip(DEMO_CONVERSIONS, convert_words(bundle.model, items, max_len),
+                                 strict=True):
+        print(f"  convert {word} ({a} -> {b}): {out}")
+    for row in generate_words(bundle.model, 5, 0, max_len, bundle.config.eval.beam):
+        print(f"  generated: {' / '.join(row)}")
+    print(f"\nReport:       {report['html']}")
+    print(f"Model bundle: {bundle_dir}  (cvae-study convert --model {bundle_dir} ...)")
+    print(f"MLflow store: {uri}")
+    workdir = f" --workdir {home}" if args.workdir else ""
+    print(f"Open the UI:  cvae-study ui{workdir}")
+    return 0
 
 
 def _study_paths(args):

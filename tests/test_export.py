@@ -139,3 +139,33 @@ def test_ui_refuses_a_port_in_use(tmp_path, capsys):
         port = taken.getsockname()[1]
         code, _, err = run_cli(["ui", "--port", str(port), "--workdir", str(tmp_path)], capsys)
     assert code == 2 and f"--port {port}" in err and "already in use" in err
+
+
+def test_ui_in_headless_chromium_shows_the_study_and_its_trials(finished, tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it from Debian's packages)")
+    study, result = finished
+    port = free_port()
+    server = ui.start(study.uri, study.home, "127.0.0.1", port)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", server)
+        page = ui.study_links(study.uri, f"http://127.0.0.1:{port}")["small"]
+        common = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+                  "--virtual-time-budget=20000", "--window-size=1400,900"]
+        dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True,
+                             timeout=180, check=True).stdout
+        shot = tmp_path / "ui.png"
+        subprocess.run([*common, f"--screenshot={shot}", page], capture_output=True,
+                       timeout=180, check=True)
+    finally:
+        ui.stop(server)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+    assert "Training runs" in text and "small" in text  # the study's experiment, its runs view
+    # the study's run with its two trial runs nested under it
+    assert f"{len(result.trials) + 1} matching runs" in text
+    assert shot.stat().st_size > 20_000

@@ -264,7 +264,7 @@ def test_an_existing_study_name_is_refused(finished_study, capsys):
     assert code == 2 and "already exists" in capsys.readouterr().err
 
 
-def test_demo_smoke_runs_a_study_and_says_where_its_records_are(tmp_path, capsys):
+def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, capsys):
     code = cli.main(["demo", "--smoke", "--workdir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0
@@ -276,3 +276,10 @@ def test_demo_smoke_runs_a_study_and_says_where_its_records_are(tmp_path, capsys
     client = MlflowClient(store)
     parent = client.get_run(summary["mlflow"]["parent_run_id"])
     assert parent.data.params["data.source"] == "lemminflect"
+    # then the report, the exported best model, and that model used
+    report = tmp_path / "reports" / summary["study"] / "index.html"
+    bundle = tmp_path / "bundles" / summary["study"]
+    assert f"Report:       {report}" in out and report.is_file()
+    assert f"Model bundle: {bundle}" in out and (bundle / "model.safetensors").is_file()
+    assert "convert walk (sp -> p): " in out and out.count("generated: ") == 5
+    assert f"Open the UI:  cvae-study ui --workdir {tmp_path}" in out
