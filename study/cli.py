@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -339,6 +340,10 @@ def _generate(args) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _ui(args) -> int:
     from cvae_study.study import ui
 
@@ -347,6 +352,10 @@ def _ui(args) -> int:
     if args.host not in ui.LOOPBACK:
         print(f"warning: --host {args.host} serves the MLflow store to your network, with no "
               "authentication", file=sys.stderr)
+    # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both stop the server cleanly, even when
+    # this process was started with SIGINT ignored (as background jobs are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     server = ui.start(uri, home, args.host, args.port)
     base = f"http://{args.host}:{args.port}"
     print(f"MLflow UI: {base}  (store {uri}; Ctrl-C stops it)")

@@ -7,6 +7,7 @@ from the latest one.
 """
 
 import json
+import logging
 import tempfile
 from typing import Any
 
@@ -64,6 +65,8 @@ def _restore(task) -> int:
 
 def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
     """Train one trial to `train.epochs`, reporting after every epoch."""
+    # Ray logs every persisted checkpoint at INFO: one line per trial-epoch on the console.
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
     torch.set_num_threads(_cpus_held())
     cfg = config.from_flat(task_name, flat_config)
     # CUDA when Ray gave this trial a GPU: Ray sets CUDA_VISIBLE_DEVICES to its ids.

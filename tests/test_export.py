@@ -169,3 +169,28 @@ def test_ui_in_headless_chromium_shows_the_study_and_its_trials(finished, tmp_pa
     # the study's run with its two trial runs nested under it
     assert f"{len(result.trials) + 1} matching runs" in text
     assert shot.stat().st_size > 20_000
+
+
+def test_ui_command_stops_its_server_on_ctrl_c(finished):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    study, _ = finished
+    port = free_port()
+    command = [sys.executable, "-m", "cvae_study.study.cli", "ui", "--port", str(port),
+               "--workdir", str(study.home)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        out = process.stdout.read()
+        assert "/#/experiments/" in out and "study small:" in out
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))  # the server let go of its port
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
