@@ -90,17 +90,18 @@ def epochs_to_reach(values: list[float], target: float) -> int | None:
     return None
 
 
-def measure_search(home: Path, assignments: list[str]) -> dict[str, Any]:
+def measure_search(home: Path, assignments: list[str], seed: int = 0) -> dict[str, Any]:
     metric = DEFAULT_OBJECTIVE["text"]
     reports, walls = {}, {}
     for arm, flags in ARMS.items():
         workdir = home / arm
         walls[arm] = _timed(_command(
             "sweep", "text", "--name", arm, "--workdir", str(workdir),
-            "--epochs", str(SEARCH_EPOCHS), *flags, *_sets(SEARCH_SET + assignments)),
+            "--epochs", str(SEARCH_EPOCHS), "--seed", str(seed), *flags,
+            *_sets(SEARCH_SET + assignments)),
             home / f"sweep-{arm}.log")
         reports[arm] = epoch_reports(f"sqlite:///{workdir / 'mlflow.db'}", arm, metric)
-    return compare_search(reports, walls, metric)
+    return {"seed": seed, **compare_search(reports, walls, metric)}
 
 
 def best_so_far(values: list[float], spent: int) -> float:
@@ -131,11 +132,11 @@ def compare_search(reports: dict[str, list[float]], walls: dict[str, float],
     return result
 
 
-def run_sweep_bench(home: Path, assignments: list[str]) -> dict[str, Any]:
+def run_sweep_bench(home: Path, assignments: list[str], seed: int = 0) -> dict[str, Any]:
     home.mkdir(parents=True)
     return {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
                     "python": platform.python_version()},
         "overhead": measure_overhead(home, assignments),
-        "search": measure_search(home, assignments),
+        "search": measure_search(home, assignments, seed),
     }

@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--minutes", type=float, default=15.0,
                        help="wall-clock budget for the time-to-quality run")
     bench.add_argument("--out", help="write the results as JSON here")
+    bench.add_argument("--seed", type=int, default=0, help="bench sweep: the search seed")
 
     sweep = commands.add_parser("sweep", help="a hyperparameter study on Ray Tune")
     sweep.add_argument("task", choices=TASKS)
@@ -172,7 +173,7 @@ def _bench(args) -> int:
     if args.task == "sweep":
         config.build("text", config.parse_assignments(args.set))  # bad --set: exit 2 now
         folder = time.strftime("bench-sweep-%Y%m%d-%H%M%S")
-        report = run_sweep_bench(tracking.workdir(args.workdir) / folder, args.set)
+        report = run_sweep_bench(tracking.workdir(args.workdir) / folder, args.set, args.seed)
     else:
         cfg = config.load(args.task, args.config, _overrides(args))
         report = run_bench(args.task, cfg, args.device, args.minutes)
