@@ -6,7 +6,6 @@ the user's input happens in `prepare`, before Ray starts.
 """
 
 import dataclasses
-import json
 import re
 import sys
 import time
@@ -19,6 +18,7 @@ from ray import tune
 
 from cvae_study.study import cluster, config, spaces
 from cvae_study.study import metrics as m
+from cvae_study.study.callbacks import MlflowRecorder, TrialLog
 from cvae_study.study.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 from cvae_study.study.search import make_scheduler, make_searcher
 from cvae_study.study.storage import StudyStorage
@@ -28,10 +28,7 @@ from cvae_study.study.tracking import provenance_tags
 from cvae_study.study.trainable import (
     COMPLETED,
     DIVERGED,
-    OUTCOME,
-    SAMPLES,
     STOPPED_EARLY,
-    TRIAL_INFO,
     trainable,
     trial_outcome,
 )
@@ -152,72 +149,6 @@ def load(name: str, storage: StudyStorage, uri: str | None, home: Path) -> Study
     space = spaces.StudySpace(options.task, spaces.from_description(record["space"]),
                               record["fixed"])
     return Study(options, space, storage, uri or record["tracking_uri"], home)
-
-
-class MlflowRecorder(tune.Callback):
-    """Tune events -> the study's MLflow runs, written by the driver alone."""
-
-    def __init__(self, uri: str, home: Path, name: str, task: str):
-        self.where = (uri, home, name)
-        self.task = task
-        self.records: StudyRecords | None = None  # opened in setup(), never pickled
-        self.parent_id: str | None = None
-
-    def __getstate__(self):
-        return {**self.__dict__, "records": None}
-
-    def setup(self, **info) -> None:
-        self.records = StudyRecords(*self.where)
-        self.parent_id = self.records.parent_run_id()
-
-    def on_trial_start(self, iteration, trials, trial, **info) -> None:
-        self.records.trial_started(self.parent_id, trial.trial_id, str(trial), trial.config,
-                                   {"task": self.task})
-
-    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        if result.get(OUTCOME) == DIVERGED:
-            self.records.trial_tags(trial.trial_id, {"message": result.get("message", "")})
-            return
-        tags = {"host.name": result.get("hostname", ""), "host.address": result.get("node_ip", ""),
-                **{key: result.get(key, "") for key in TRIAL_INFO}}
-        self.records.trial_result(trial.trial_id, result["training_iteration"], result, tags,
-                                  json.loads(result.get(SAMPLES, "{}")))
-
-    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
-        self.records.trial_tags(trial.trial_id, {"ray.failures": trial.num_failures})
-
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        tags = {"ray.trial_path": trial.path}
-        if trial.checkpoint is not None:
-            tags["ray.checkpoint"] = trial.checkpoint.path
-        self.records.trial_ended(trial.trial_id, trial_outcome(trial.last_result, False), tags)
-
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self.records.trial_ended(trial.trial_id, trial_outcome(None, True),
-                                 {"ray.error_file": trial.error_file or ""})
-
-    def on_experiment_end(self, trials, **info) -> None:
-        self.records.abandon_unknown(self.parent_id, {trial.trial_id for trial in trials})
-
-
-class TrialLog(tune.Callback):
-    """One line per trial as it starts and ends, in place of Tune's tables."""
-
-    def __init__(self, metric: str):
-        self.metric = metric
-
-    def on_trial_start(self, iteration, trials, trial, **info) -> None:
-        print(f"trial {trial.trial_id} started", flush=True)
-
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        last = trial.last_result or {}
-        value = last.get(self.metric)
-        shown = f"{self.metric} {value:.4f}" if isinstance(value, float) else ""
-        print(f"trial {trial.trial_id} {trial_outcome(last, False)} after "
-              f"{last.get('training_iteration', 0)} epochs {shown}", flush=True)
-
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        print(f"trial {trial.trial_id} errored: see {trial.error_file}", flush=True)
 
 
 def trial_dirname(trial) -> str:
