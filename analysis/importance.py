@@ -12,7 +12,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from cvae_study.analysis.runs import StudyData
-from cvae_study.study import config
+from cvae_study.study import spaces
 from cvae_study.study.metrics import OBJECTIVES
 
 STATES = {"completed": TrialState.COMPLETE, "diverged": TrialState.COMPLETE,
@@ -24,15 +24,16 @@ EVALUATORS = {"fANOVA": lambda: optuna.importance.FanovaImportanceEvaluator(seed
 
 
 def distributions(study: StudyData) -> dict:
-    defaults = config.flatten(config.build(study.task, {}))
+    """The searched space as Optuna distributions, as the study's sampler drew from it."""
+    integers = spaces.integer_keys(study.task)
     chosen = {}
-    for key, entry in study.space.get("searched", {}).items():
-        if "choices" in entry:
-            chosen[key] = CategoricalDistribution(entry["choices"])
-        elif type(defaults[key]) is int:
-            chosen[key] = IntDistribution(int(entry["low"]), int(entry["high"]), log=entry["log"])
+    for key, entry in spaces.from_description(study.space.get("searched", {})).items():
+        if isinstance(entry, spaces.Choice):
+            chosen[key] = CategoricalDistribution(entry.values)
+        elif key in integers:
+            chosen[key] = IntDistribution(int(entry.low), int(entry.high), log=entry.log)
         else:
-            chosen[key] = FloatDistribution(entry["low"], entry["high"], log=entry["log"])
+            chosen[key] = FloatDistribution(entry.low, entry.high, log=entry.log)
     return chosen
 
 

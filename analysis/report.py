@@ -30,6 +30,7 @@ class Block:
     kind: str  # heading | text | table | figure | missing
     content: Any
     caption: str = ""
+    level: int = 2  # of a heading
 
 
 def _format(value: Any) -> str:
@@ -50,7 +51,7 @@ def to_markdown(blocks: list[Block]) -> str:
     parts = []
     for block in blocks:
         if block.kind == "heading":
-            parts.append(f"{'#' * block.caption.count('#') or '##'} {block.content}")
+            parts.append(f"{'#' * block.level} {block.content}")
         elif block.kind == "text":
             parts.append(block.content)
         elif block.kind == "table":
@@ -69,8 +70,7 @@ def to_html(blocks: list[Block], title: str) -> str:
              "img{max-width:100%}</style></head><body>"]
     for block in blocks:
         if block.kind == "heading":
-            level = block.caption.count("#") or 2
-            parts.append(f"<h{level}>{html.escape(block.content)}</h{level}>")
+            parts.append(f"<h{block.level}>{html.escape(block.content)}</h{block.level}>")
         elif block.kind == "text":
             parts.append(f"<p>{html.escape(block.content)}</p>".replace("\n", "<br>"))
         elif block.kind == "table":
@@ -88,7 +88,7 @@ def to_html(blocks: list[Block], title: str) -> str:
 
 
 def _heading(text: str, level: int = 2) -> Block:
-    return Block("heading", text, "#" * level)
+    return Block("heading", text, level=level)
 
 
 def _summary(study: StudyData) -> list[Block]:

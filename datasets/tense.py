@@ -28,6 +28,7 @@ SOS, EOS = 0, 1
 _FIRST_LETTER_ID = 2
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 VOCAB_SIZE = _FIRST_LETTER_ID + len(_LETTERS)
+VOCABULARY: tuple[str, ...] = ("<sos>", "<eos>", *_LETTERS)  # token id -> token
 
 _SP, _TP, _PG, _P = range(len(TENSES))
 # The (source, target) tenses of the ten lines of the lab's test.txt, in file order.

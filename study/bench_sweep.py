@@ -23,6 +23,7 @@ from typing import Any
 
 from mlflow import MlflowClient
 
+from cvae_study.study import config
 from cvae_study.study.metrics import DEFAULT_OBJECTIVE
 from cvae_study.study.spaces import TEXT_SPACE
 from cvae_study.study.study_records import ROLE
@@ -54,8 +55,6 @@ def _sets(assignments: list[str]) -> list[str]:
 
 def measure_overhead(home: Path, assignments: list[str]) -> dict[str, Any]:
     """k fixed-config trials through sweep vs k bare train runs, all defaults pinned."""
-    from cvae_study.study import config
-
     defaults = config.flatten(config.build("text", {}))
     fixed = [f"{key}={defaults[key]}" for key in TEXT_SPACE] + assignments
     fixed.append(f"train.epochs={OVERHEAD_EPOCHS}")

@@ -218,7 +218,7 @@ def _demo(args) -> int:
     bundle_dir = home / "bundles" / name
     export(uri, name, bundle_dir)
     bundle = load_bundle(bundle_dir)
-    max_len = bundle.meta["max_word_length"]
+    max_len = bundle.meta["max_length"]
     print("\nThe best model, exported and used:")
     items = [Conversion(word, tense_index(a), "", tense_index(b))
              for word, a, b in DEMO_CONVERSIONS]
@@ -324,7 +324,7 @@ def _convert(args) -> int:
     encode_word(args.word)  # a character outside a-z: a clear error, exit 2
     bundle = load_bundle(args.model)
     item = Conversion(args.word, source, "", target)
-    print(convert_words(bundle.model, [item], bundle.meta["max_word_length"])[0])
+    print(convert_words(bundle.model, [item], bundle.meta["max_length"])[0])
     return 0
 
 
@@ -335,7 +335,7 @@ def _generate(args) -> int:
     if args.n < 1:
         raise ValueError(f"-n {args.n}: must be at least 1")
     bundle = load_bundle(args.model)
-    for row in generate_words(bundle.model, args.n, args.seed, bundle.meta["max_word_length"],
+    for row in generate_words(bundle.model, args.n, args.seed, bundle.meta["max_length"],
                               bundle.config.eval.beam):
         print(" / ".join(row))
     return 0

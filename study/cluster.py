@@ -9,6 +9,8 @@ import os
 
 import ray
 
+from cvae_study.study.storage import StudyStorage
+
 ADDRESS_ENV = "RAY_ADDRESS"
 
 
@@ -40,11 +42,11 @@ def trials_at_once(cpus_per_trial: float, gpus_per_trial: float) -> int:
     best_gpus = max(node["Resources"].get("GPU", 0) for node in nodes)
     total_gpus = sum(node["Resources"].get("GPU", 0) for node in nodes)
     if cpus_per_trial > best_cpus:
-        raise ClusterError(f"--cpus-per-trial {cpus_per_trial:g}: no node of the Ray cluster has "
-                         f"that many CPUs (largest: {best_cpus:g})")
+        raise ClusterError(f"--cpus-per-trial {cpus_per_trial:g}: no node of the Ray cluster "
+                           f"has that many CPUs (largest: {best_cpus:g})")
     if gpus_per_trial > best_gpus:
         raise ClusterError(f"--gpus-per-trial {gpus_per_trial:g}: the Ray cluster has "
-                         f"{total_gpus:g} GPUs, at most {best_gpus:g} on one node")
+                           f"{total_gpus:g} GPUs, at most {best_gpus:g} on one node")
     fits = sum(int(node["Resources"].get("CPU", 0) // cpus_per_trial) for node in nodes)
     if gpus_per_trial:
         fits = min(fits, sum(int(node["Resources"].get("GPU", 0) // gpus_per_trial)
@@ -52,11 +54,11 @@ def trials_at_once(cpus_per_trial: float, gpus_per_trial: float) -> int:
     return max(1, fits)
 
 
-def check_storage(storage: str, shared: bool) -> None:
+def check_storage(storage: StudyStorage, shared: bool) -> None:
     """Trials write checkpoints where every node can read them: a local folder is only
     that on a single machine, or when the user says it is shared (NFS)."""
     nodes = alive_nodes()
-    if "://" not in storage and not shared and len(nodes) > 1:
-        raise ClusterError(f"--storage {storage}: a folder on this machine, but the Ray cluster "
-                         f"has {len(nodes)} nodes; use storage every node reaches (s3://..., "
-                         "or a shared NFS folder with --shared-storage)")
+    if not storage.is_uri and not shared and len(nodes) > 1:
+        raise ClusterError(f"--storage {storage}: a folder on this machine, but the Ray "
+                           f"cluster has {len(nodes)} nodes; use storage every node reaches "
+                           "(s3://..., or a shared NFS folder with --shared-storage)")

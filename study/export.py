@@ -24,7 +24,7 @@ from cvae_study.study import checkpoint, config
 from cvae_study.study.metrics import OBJECTIVES
 from cvae_study.study.storage import StudyStorage
 from cvae_study.study.study_records import PARENT, ROLE, TRIAL_ID
-from cvae_study.study.tasks.text import generate_words, load_data
+from cvae_study.study.tasks.text import generate_words, load_data, sequence_length
 from cvae_study.study.tracking import check_reachable
 
 MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE = (
@@ -137,13 +137,13 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     cfg = config.from_flat(task, saved["config"])
     model = TextCVAE(cfg.model, tense.VOCAB_SIZE, len(tense.TENSES))
     model.load_state_dict(saved["state"]["model"])
-    max_len = max(len(word) for row in load_data(cfg.data).train for word in row)
+    max_len = sequence_length(load_data(cfg.data).train)
     space = load_json_artifact(client, parent.info.run_id, "study/space.json") or {}
     searched = {key: run.data.params.get(key) for key in space.get("searched", {})}
     meta = {"task": task, "config": config.flatten(cfg),
-            "vocabulary": ["<sos>", "<eos>", *"abcdefghijklmnopqrstuvwxyz"],
+            "vocabulary": list(tense.VOCABULARY),
             "tenses": list(tense.TENSES), "tense_names": tense.TENSE_LONG_NAMES,
-            "max_word_length": max_len,
+            "max_length": max_len,
             "source": {"study": name, "trial_id": run.data.tags[TRIAL_ID],
                        "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched}}
     metrics = dict(run.data.metrics)

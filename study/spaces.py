@@ -160,6 +160,12 @@ def _check_floor_below_start(task: str, space: Space, fixed: dict[str, Any]) -> 
                           "tf.floor's high or raise tf.start's low") from None
 
 
+def integer_keys(task: str) -> set[str]:
+    """Keys whose config field is an int: their ranges are sampled as integers."""
+    return {key for key, value in config.flatten(config.build(task, {})).items()
+            if type(value) is int}
+
+
 class SpaceSampler:
     """A define-by-run space for OptunaSearch: suggests each key on an Optuna trial.
 
@@ -169,7 +175,7 @@ class SpaceSampler:
     def __init__(self, study: StudySpace):
         self.space = study.space
         self.defaults = config.flatten(config.build(study.task, study.fixed))
-        self.integers = {key for key, value in self.defaults.items() if type(value) is int}
+        self.integers = integer_keys(study.task)
 
     def suggest(self, key: str, trial) -> Any:
         entry = self.space[key]

@@ -26,6 +26,11 @@ class StudyStorage:
     def is_uri(self) -> bool:
         return "://" in self.location
 
+    @property
+    def ray_filesystem(self) -> pafs.FileSystem | None:
+        """What Ray's storage_filesystem takes: None lets Ray use a local path as it is."""
+        return self.filesystem if self.is_uri else None
+
     def __str__(self) -> str:
         return self.location
 

@@ -181,7 +181,7 @@ def _connect(study: Study, address: str | None) -> tuple[bool, int]:
     options = study.options
     started = cluster.connect(address)
     try:
-        cluster.check_storage(str(study.storage), options.shared_storage)
+        cluster.check_storage(study.storage, options.shared_storage)
         fits = cluster.trials_at_once(options.cpus_per_trial, options.gpus_per_trial)
     except cluster.ClusterError:
         if started:
@@ -201,7 +201,7 @@ def _run_config(study: Study, callbacks) -> tune.RunConfig:
     recorder = MlflowRecorder(study.uri, study.home, options.name, options.task)
     return tune.RunConfig(
         name=options.name, storage_path=study.storage.root,
-        storage_filesystem=study.storage.filesystem if study.storage.is_uri else None,
+        storage_filesystem=study.storage.ray_filesystem,
         failure_config=tune.FailureConfig(max_failures=options.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
         callbacks=[recorder, TrialLog(options.metric), *callbacks], verbose=0)
@@ -273,7 +273,7 @@ def run(study: Study, callbacks=(), address: str | None = None) -> SweepResult:
 
 def resume(study: Study, address: str | None = None) -> SweepResult:
     """Continue an interrupted study where its last state snapshot left it."""
-    filesystem = study.storage.filesystem if study.storage.is_uri else None
+    filesystem = study.storage.ray_filesystem
     if not tune.Tuner.can_restore(study.path, storage_filesystem=filesystem):
         raise SweepError(f"study {study.options.name!r} at {study.path} stopped before Ray "
                          "saved any state; nothing to resume (start it again under a new name)")

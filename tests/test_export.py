@@ -59,7 +59,7 @@ def test_export_load_and_convert_round_trip(finished, tmp_path, capsys):
     for key, value in bundle.model.state_dict().items():
         assert torch.equal(value, saved[key]), key  # the trial's last checkpoint, exactly
     expected = convert_words(bundle.model, [Conversion("walk", 0, "", 3)],
-                             bundle.meta["max_word_length"])[0]
+                             bundle.meta["max_length"])[0]
     code, stdout, _ = run_cli(["convert", "--model", str(out), "walk", "--from", "sp",
                                "--to", "simple past"], capsys)
     assert code == 0 and stdout.strip() == expected

@@ -52,6 +52,11 @@ def word_nll(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor)
     return (per_token * mask).sum(dim=1)
 
 
+def sequence_length(rows) -> int:
+    """Longest word of the rows in tokens, letters + EOS: how long decoding may run."""
+    return 1 + max(len(word) for row in rows for word in row)
+
+
 @torch.no_grad()
 def convert_words(model: TextCVAE, items: list[tense.Conversion], max_len: int) -> list[str]:
     """Greedy conversion: encode the source (posterior mean), decode in the target tense."""
@@ -98,7 +103,7 @@ class TextTask:
             config.optim.name, self.model.parameters(), config.optim.lr
         )
         self.tokens, self.lengths = (t.to(device) for t in _form_tensors(self.data.train))
-        self.max_len = self.tokens.size(-1)
+        self.max_len = sequence_length(self.data.train)
         self.steps_per_epoch = math.ceil(len(self.data.train) / config.train.batch_size)
         self.total_steps = self.steps_per_epoch * config.train.epochs
         self.generator = torch.Generator().manual_seed(config.train.seed)
