@@ -40,9 +40,9 @@ def matmul_flops_per_second(device: torch.device, size: int = 1024, repeats: int
 
 def flops_per_training_step(task) -> int:
     """FLOPs of one teacher-forced training step (forward + backward), counted by torch."""
-    index = torch.arange(task.config.train.batch_size, device=task.device)
+    batch = next(iter(task.batches()))
     with FlopCounterMode(display=False) as counter:
-        loss, _, _ = task.training_loss(index, beta=1.0, teacher_forced=True)
+        loss, _, _ = task.training_loss(batch, beta=1.0, teacher_forced=True)
         loss.backward()
     task.optimizer.zero_grad(set_to_none=True)
     return counter.get_total_flops()

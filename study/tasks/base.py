@@ -1,9 +1,14 @@
-"""What every task shares: the interface its callers use, device choice, divergence."""
+"""What every task shares: the interface its callers use, the epoch loop, checkpoint state,
+device choice and divergence."""
 
 import math
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import torch
+
+from cvae_study.models.schedules import kl_weight, teacher_forcing_ratio
+from cvae_study.study import metrics as m
 
 
 class Diverged(RuntimeError):
@@ -25,6 +30,69 @@ class Task(Protocol):
     def samples(self) -> dict[str, Any]: ...
     def state(self) -> dict[str, Any]: ...
     def load_state(self, state: dict[str, Any]) -> None: ...
+
+
+class EpochTrainer:
+    """The epoch loop and checkpoint state of a task. A task sets config (with kl, tf, optim
+    and train sections), model, optimizer, generator, steps_per_epoch, step and epoch, and
+    defines batches() and training_loss()."""
+
+    config: Any
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator  # every random draw of training: batches, coin flips
+    steps_per_epoch: int
+    step: int
+    epoch: int
+
+    def batches(self) -> Iterable[Any]:
+        """One epoch of batches, drawn with self.generator."""
+        raise NotImplementedError
+
+    def training_loss(self, batch, beta: float, teacher_forced: bool):
+        """-> loss, recon, true KL (scalars) of one batch."""
+        raise NotImplementedError
+
+    def train_epoch(self) -> dict[str, float]:
+        cfg = self.config
+        self.model.train()
+        tf_ratio = teacher_forcing_ratio(self.epoch, cfg.tf)
+        total_steps = self.steps_per_epoch * cfg.train.epochs
+        totals = {m.TRAIN_LOSS: 0.0, m.TRAIN_RECON: 0.0, m.TRAIN_KL: 0.0, m.TRAIN_KL_WEIGHT: 0.0}
+        for batch in self.batches():
+            beta = kl_weight(self.step, cfg.kl, total_steps)
+            teacher_forced = torch.rand((), generator=self.generator).item() < tf_ratio
+            loss, recon, kl = self.training_loss(batch, beta, teacher_forced)
+            check_finite(loss, self.step)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.optim.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            for key, value in ((m.TRAIN_LOSS, loss), (m.TRAIN_RECON, recon), (m.TRAIN_KL, kl)):
+                totals[key] += value.item()
+            totals[m.TRAIN_KL_WEIGHT] += beta
+        self.epoch += 1
+        metrics = {key: value / self.steps_per_epoch for key, value in totals.items()}
+        metrics[m.TRAIN_TF_RATIO] = tf_ratio
+        return metrics
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "batches": self.generator.get_state()},
+            "counters": {"step": self.step, "epoch": self.epoch},
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.generator.set_state(state["rng"]["batches"])
+        self.step = state["counters"]["step"]
+        self.epoch = state["counters"]["epoch"]
 
 
 def resolve_device(name: str) -> torch.device:

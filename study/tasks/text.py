@@ -12,12 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from cvae_study.datasets import tense
-from cvae_study.models.schedules import kl_weight, teacher_forcing_ratio
 from cvae_study.models.text_cvae import TextCVAE
 from cvae_study.models.vae import gaussian_kl, kl_penalty, reparameterize
 from cvae_study.study import metrics as m
 from cvae_study.study.config import TextConfig, TextDataConfig
-from cvae_study.study.tasks.base import build_optimizer, check_finite
+from cvae_study.study.tasks.base import EpochTrainer, build_optimizer
 
 NUM_TENSES = len(tense.TENSES)
 SAMPLE_SEED = 1234  # the Gaussian-score noise is the same at every evaluation
@@ -90,7 +89,7 @@ def generate_words(model: TextCVAE, count: int, seed: int, max_len: int,
     return [tuple(words[i : i + NUM_TENSES]) for i in range(0, len(words), NUM_TENSES)]
 
 
-class TextTask:
+class TextTask(EpochTrainer):
     name = "text"
 
     def __init__(self, config: TextConfig, device: torch.device, data: tense.TenseData = None):
@@ -105,7 +104,6 @@ class TextTask:
         self.tokens, self.lengths = (t.to(device) for t in _form_tensors(self.data.train))
         self.max_len = sequence_length(self.data.train)
         self.steps_per_epoch = math.ceil(len(self.data.train) / config.train.batch_size)
-        self.total_steps = self.steps_per_epoch * config.train.epochs
         self.generator = torch.Generator().manual_seed(config.train.seed)
         self.step = 0
         self.epoch = 0
@@ -155,30 +153,9 @@ class TextTask:
         loss = recon + beta * kl_penalty(kl_per_dim, cfg.kl.free_bits, cfg.kl.capacity)
         return loss, recon, kl_per_dim.sum(dim=1).mean()
 
-    def train_epoch(self) -> dict[str, float]:
-        cfg = self.config
-        self.model.train()
-        tf_ratio = teacher_forcing_ratio(self.epoch, cfg.tf)
+    def batches(self):
         order = torch.randperm(len(self.data.train), generator=self.generator).to(self.device)
-        totals = {m.TRAIN_LOSS: 0.0, m.TRAIN_RECON: 0.0, m.TRAIN_KL: 0.0, m.TRAIN_KL_WEIGHT: 0.0}
-        for index in order.split(cfg.train.batch_size):
-            beta = kl_weight(self.step, cfg.kl, self.total_steps)
-            teacher_forced = torch.rand((), generator=self.generator).item() < tf_ratio
-            loss, recon, kl = self.training_loss(index, beta, teacher_forced)
-            check_finite(loss, self.step)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.optim.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-            self.optimizer.step()
-            self.step += 1
-            for key, value in ((m.TRAIN_LOSS, loss), (m.TRAIN_RECON, recon), (m.TRAIN_KL, kl)):
-                totals[key] += value.item()
-            totals[m.TRAIN_KL_WEIGHT] += beta
-        self.epoch += 1
-        metrics = {key: value / self.steps_per_epoch for key, value in totals.items()}
-        metrics[m.TRAIN_TF_RATIO] = tf_ratio
-        return metrics
+        return order.split(self.config.train.batch_size)
 
     # ---- evaluation -----------------------------------------------------------------------
 
@@ -256,21 +233,3 @@ class TextTask:
     def samples(self) -> dict[str, Any]:
         """Sample conversions and generated tuples from the last evaluate()."""
         return self._last_samples
-
-    # ---- checkpoint state -----------------------------------------------------------------
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "batches": self.generator.get_state()},
-            "counters": {"step": self.step, "epoch": self.epoch},
-        }
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"]["torch"])
-        self.generator.set_state(state["rng"]["batches"])
-        self.step = state["counters"]["step"]
-        self.epoch = state["counters"]["epoch"]
