@@ -3,9 +3,16 @@
 import torch
 
 
-def reparameterize(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """z = mean + sigma * eps, eps ~ N(0, I); differentiable in mean and logvar."""
-    return mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+def reparameterize(mean: torch.Tensor, logvar: torch.Tensor,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = mean + sigma * eps, eps ~ N(0, I); differentiable in mean and logvar.
+
+    A (CPU) generator makes eps repeatable on any device, for evaluations."""
+    if generator is None:
+        eps = torch.randn_like(mean)
+    else:
+        eps = torch.randn(mean.shape, generator=generator).to(mean.device, mean.dtype)
+    return mean + torch.exp(0.5 * logvar) * eps
 
 
 def gaussian_kl(

@@ -12,7 +12,9 @@ from cvae_study.study import config, tracking
 from cvae_study.study.tasks.base import resolve_device
 from cvae_study.study.tracking import TrackingError
 
-TASKS = ("text",)
+TASKS = ("text", "video")
+DATA_CHOICES = {"text": ("lemminflect", "lab"), "video": ("pushing", "dance")}
+DATA_KEY = {"text": "data.source", "video": "data.kind"}
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -30,16 +32,21 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
 def _override_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config key, e.g. --set kl.cycles=4 (repeatable)")
-    parser.add_argument("--data", choices=("lemminflect", "lab"),
-                        help="text data: lemminflect's table (default) or the lab's files")
-    parser.add_argument("--data-dir", help="folder of the lab's train.txt and test.txt")
+    parser.add_argument("--data", choices=[c for cs in DATA_CHOICES.values() for c in cs],
+                        help="text: lemminflect's table (default) or the lab's files; video: "
+                        "pushing (robot actions, default) or dance (poses)")
+    parser.add_argument("--data-dir", help="text: the lab's train.txt and test.txt folder; "
+                        "video: a data set in the BAIR or dance layout (default: synthetic)")
     parser.add_argument("--epochs", type=int, help="shorthand for --set train.epochs=N")
 
 
 def _overrides(args) -> list[str]:
     assignments = []
     if args.data:
-        assignments.append(f"data.source={args.data}")
+        if args.data not in DATA_CHOICES[args.task]:
+            raise ValueError(f"--data {args.data}: {args.task} data is "
+                             f"{' or '.join(DATA_CHOICES[args.task])}")
+        assignments.append(f"{DATA_KEY[args.task]}={args.data}")
     if args.data_dir:
         assignments.append(f"data.dir={args.data_dir}")
     if args.epochs is not None:
@@ -80,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wall-clock budget for the time-to-quality run")
     bench.add_argument("--out", help="write the results as JSON here")
     bench.add_argument("--seed", type=int, default=0, help="bench sweep: the search seed")
+    bench.add_argument("--steps", type=int, default=10,
+                       help="bench video: timed training steps per preset")
+    bench.add_argument("--quality", default="pushing,dance",
+                       help="bench video: data sets of the quality runs ('' for speed only)")
 
     sweep = commands.add_parser("sweep", help="a hyperparameter study on Ray Tune")
     sweep.add_argument("task", choices=TASKS)
@@ -95,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--study", help="YAML / TOML study file: space and config sections")
     _override_args(sweep)
     sweep.add_argument("--seed", type=int, default=0, help="seed of the search")
-    sweep.add_argument("--metric", default="", help="objective (default val/score for text)")
+    sweep.add_argument("--metric", default="", help="objective (default val/score for text, "
+                       "val/psnr for video)")
     sweep.add_argument("--search", choices=("tpe", "random"), default="tpe")
     sweep.add_argument("--no-early-stopping", action="store_true", help="no ASHA")
     sweep.add_argument("--smoke", action="store_true",
@@ -141,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)
 
+    data = commands.add_parser("data", help="write a synthetic data set in a lab's layout")
+    data.add_argument("task", choices=("video",))
+    data.add_argument("--kind", choices=("pushing", "dance"), default="pushing",
+                      help="pushing: BAIR layout, robot actions; dance: frames and pose labels")
+    data.add_argument("--out", required=True, help="the data set's folder (must not exist)")
+    data.add_argument("--sequences", type=int, default=1000,
+                      help="training sequences (validation and test get an eighth)")
+    data.add_argument("--seed", type=int, default=0)
+
     demo = commands.add_parser("demo", help="the whole job on embedded defaults: a study, its "
                                "report, the best model exported and used")
     _common(demo)
@@ -169,11 +190,17 @@ def _train(args) -> int:
 def _bench(args) -> int:
     from cvae_study.study.bench import run_bench
     from cvae_study.study.bench_sweep import run_sweep_bench
+    from cvae_study.study.bench_video import run_video_bench
 
     if args.task == "sweep":
         config.build("text", config.parse_assignments(args.set))  # bad --set: exit 2 now
         folder = time.strftime("bench-sweep-%Y%m%d-%H%M%S")
         report = run_sweep_bench(tracking.workdir(args.workdir) / folder, args.set, args.seed)
+    elif args.task == "video":
+        kinds = [kind for kind in args.quality.split(",") if kind]
+        for kind in kinds:
+            config.build("video", {"data.kind": kind})  # names a bad kind before any run
+        report = run_video_bench(args.device, _overrides(args), args.steps, kinds)
     else:
         cfg = config.load(args.task, args.config, _overrides(args))
         report = run_bench(args.task, cfg, args.device, args.minutes)
@@ -185,9 +212,12 @@ def _bench(args) -> int:
     return 0
 
 
-# --smoke: two trials of a tiny model for two epochs on the default data.
-SMOKE = ["model.hidden_size=32", "model.latent_size=8", "model.embedding_size=16",
-         "train.epochs=2", "eval.verbs=20", "eval.samples=10"]
+# --smoke: two trials of a tiny model for two epochs on the default data (video: a small
+# synthetic set).
+SMOKE = {"text": ["model.hidden_size=32", "model.latent_size=8", "model.embedding_size=16",
+                  "train.epochs=2", "eval.verbs=20", "eval.samples=10"],
+         "video": ["model.preset=cpu", "model.latent_size=8", "data.sequences=16",
+                   "train.epochs=2", "train.batch_size=8", "eval.clips=8"]}
 
 
 # The demo study: eight trials of up to six epochs at the default width, with ASHA; about
@@ -258,7 +288,7 @@ def _sweep(args) -> int:
     assignments = _overrides(args)
     num_samples = args.num_samples
     if args.smoke:
-        assignments = SMOKE + assignments
+        assignments = SMOKE[args.task] + assignments
         num_samples = 2
     options = sweep.SweepOptions(
         task=args.task, name=args.name or sweep.default_name(args.task),
@@ -376,15 +406,29 @@ def _config(args) -> int:
     return 0
 
 
+def _data(args) -> int:
+    from cvae_study.datasets import synthetic
+
+    out = Path(args.out).expanduser()
+    if out.exists():
+        raise ValueError(f"--out {out}: already exists; choose a new folder")
+    if args.sequences < 1:
+        raise ValueError(f"--sequences {args.sequences}: must be at least 1")
+    synthetic.write(args.kind, out, args.sequences, args.seed)
+    print(f"wrote {args.kind} data ({args.sequences} training sequences) to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config,
                 "sweep": _sweep, "resume": _resume, "report": _report_command,
-                "export": _export, "convert": _convert, "generate": _generate, "ui": _ui}
+                "export": _export, "convert": _convert, "generate": _generate, "ui": _ui,
+                "data": _data}
     try:
         return handlers[args.command](args)
     except (config.ConfigError, TenseDataError, TrackingError, ValueError) as error:
-        # ValueError: e.g. --device cuda on a machine without a GPU
+        # ValueError: e.g. --device cuda on a machine without a GPU, VideoDataError
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -19,10 +19,16 @@ import yaml
 
 from cvae_study.models.schedules import KLConfig, TeacherForcingConfig
 from cvae_study.models.text_cvae import TextCVAEConfig
+from cvae_study.models.video_cvae import VideoCVAEConfig
 
 
 class ConfigError(ValueError):
     """A config key, type or value is wrong; the message names the key."""
+
+
+def _check_teacher_forcing(tf: TeacherForcingConfig) -> None:
+    if tf.floor > tf.start:
+        raise ConfigError(f"tf.floor: {tf.floor} is above tf.start {tf.start}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class TrainConfig:
     epochs: int = field(default=40, metadata={"low": 1})
     batch_size: int = field(default=64, metadata={"low": 1})
     seed: int = field(default=0, metadata={"low": 0})
+
+
+@dataclass(frozen=True)
+class TextTrainConfig(TrainConfig):
     # reconstruct: the lab's objective, each word encoded and decoded in its own tense;
     # all_tenses: one form encoded, all four decoded from the same z (what generation needs).
     objective: Literal["reconstruct", "all_tenses"] = "all_tenses"
@@ -66,18 +76,56 @@ class TextConfig:
     kl: KLConfig = KLConfig()
     tf: TeacherForcingConfig = TeacherForcingConfig()
     optim: OptimConfig = OptimConfig()
-    train: TrainConfig = TrainConfig()
+    train: TextTrainConfig = TextTrainConfig()
     data: TextDataConfig = TextDataConfig()
     eval: TextEvalConfig = TextEvalConfig()
 
     def __post_init__(self):
         if self.data.source == "lab" and not self.data.dir:
             raise ConfigError("data.dir: required when data.source is 'lab' (train.txt's folder)")
-        if self.tf.floor > self.tf.start:
-            raise ConfigError(f"tf.floor: {self.tf.floor} is above tf.start {self.tf.start}")
+        _check_teacher_forcing(self.tf)
 
 
-CONFIGS = {"text": TextConfig}
+@dataclass(frozen=True)
+class VideoDataConfig:
+    kind: Literal["pushing", "dance"] = "pushing"  # robot actions (BAIR) or pose images
+    dir: str = ""  # a real data set in the kind's layout; "" = the synthetic one
+    sequences: int = field(default=1000, metadata={"low": 1})  # synthetic training sequences
+    seed: int = field(default=0, metadata={"low": 0})  # of the synthetic data
+    n_past: int = field(default=2, metadata={"low": 1})  # observed frames of a clip
+    # predicted frames of a clip; 0 = the lab's: 10 for pushing, 14 for dance (16-frame clips)
+    n_future: int = field(default=0, metadata={"low": 0})
+
+    @property
+    def future_frames(self) -> int:
+        return self.n_future or {"pushing": 10, "dance": 14}[self.kind]
+
+
+@dataclass(frozen=True)
+class VideoEvalConfig:
+    clips: int = field(default=128, metadata={"low": 0})  # validation clips; 0 = all
+    strip_clips: int = field(default=3, metadata={"low": 0})  # clips in the logged image
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    model: VideoCVAEConfig = VideoCVAEConfig()
+    # The reconstruction term sums squared errors over pixels (a Gaussian likelihood), so a
+    # KL weight of 1 is SVG-LP's beta of 1e-4 on a per-pixel mean: no free bits needed.
+    kl: KLConfig = KLConfig(max_weight=1.0, free_bits=0.0)
+    tf: TeacherForcingConfig = TeacherForcingConfig()
+    optim: OptimConfig = OptimConfig(lr=2e-3, grad_clip=0.0)  # SVG-LP: Adam at 2e-3
+    train: TrainConfig = TrainConfig(epochs=20, batch_size=16)
+    data: VideoDataConfig = VideoDataConfig()
+    eval: VideoEvalConfig = VideoEvalConfig()
+
+    def __post_init__(self):
+        _check_teacher_forcing(self.tf)
+        if self.data.n_past + self.data.future_frames < 2:
+            raise ConfigError("data.n_future: a clip needs at least one frame to predict")
+
+
+CONFIGS = {"text": TextConfig, "video": VideoConfig}
 
 
 def _fields(cls) -> dict[str, dataclasses.Field]:
@@ -155,7 +203,9 @@ def build(task: str, overrides: Mapping[str, Any] | None = None):
         f = _fields(section_cls)[name]
         hints = typing.get_type_hints(section_cls)
         sections.setdefault(section, {})[name] = _coerce(key, value, hints[name], f.metadata)
-    built = {name: top[name].type(**values) for name, values in sections.items()}
+    # A section's default may differ from its class's (video trains 20 epochs, text 40).
+    built = {name: dataclasses.replace(top[name].default, **values)
+             for name, values in sections.items()}
     return cls(**built)
 
 
@@ -217,10 +267,11 @@ def load(task: str, config_file: str | None = None, assignments: list[str] | Non
 
 def describe(task: str) -> str:
     """Every key of a task's config as a Markdown table: type or choices, default, range."""
-    cls = CONFIGS[task]
+    defaults = CONFIGS[task]()
     lines = ["| key | type | default | range |", "|---|---|---|---|"]
-    for section in dataclasses.fields(cls):
+    for section in dataclasses.fields(defaults):
         hints = typing.get_type_hints(section.type)
+        values = getattr(defaults, section.name)
         for f in dataclasses.fields(section.type):
             hint = hints[f.name]
             kind = (" / ".join(typing.get_args(hint)) if typing.get_origin(hint) is Literal
@@ -231,7 +282,8 @@ def describe(task: str) -> str:
                 bounds = f"{'>' if f.metadata.get('low_open') else '>='} {low}"
             if high is not None:
                 bounds += f"{', ' if bounds else ''}<= {high}"
-            default = f.default if f.default != "" else '""'
+            value = getattr(values, f.name)
+            default = value if value != "" else '""'
             lines.append(f"| `{section.name}.{f.name}` | {kind} | `{default}` | {bounds} |")
     return "\n".join(lines)
 

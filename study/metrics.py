@@ -22,8 +22,10 @@ VAL_SCORE = "val/score"  # the text sweep objective: mean of VAL_BLEU4 and VAL_G
 VAL_ELBO = "val/elbo"
 VAL_KL = "val/kl"
 VAL_ACTIVE_UNITS = "val/active_units"
-VAL_PSNR = "val/psnr"
-VAL_PSNR_COPY_LAST = "val/psnr_copy_last"
+VAL_PSNR = "val/psnr"  # mean over the predicted frames; the video sweep objective
+VAL_PSNR_COPY_LAST = "val/psnr_copy_last"  # the baseline: every future frame = the last seen
+# The same clips predicted with the conditions of other clips: how much the condition matters.
+VAL_PSNR_OTHER_CONDITION = "val/psnr_other_condition"
 
 
 # Metrics a sweep may optimise, per task, with their direction and the score of a trial
@@ -31,8 +33,9 @@ VAL_PSNR_COPY_LAST = "val/psnr_copy_last"
 OBJECTIVES: dict[str, dict[str, tuple[str, float]]] = {
     "text": {name: ("max", 0.0) for name in
              (VAL_SCORE, VAL_BLEU4, VAL_BLEU4_SEEN, VAL_GAUSSIAN, VAL_MORPH)},
+    "video": {VAL_PSNR: ("max", 0.0)},
 }
-DEFAULT_OBJECTIVE = {"text": VAL_SCORE}
+DEFAULT_OBJECTIVE = {"text": VAL_SCORE, "video": VAL_PSNR}
 
 
 def val_psnr_at(k: int) -> str:
@@ -119,3 +122,11 @@ def active_units(means: torch.Tensor, threshold: float = 0.01) -> int:
         raise ValueError(f"means must have shape (num_inputs, latent), got {tuple(means.shape)}")
     variance = means.float().var(dim=0, correction=0)
     return int((variance > threshold).sum())
+
+
+def psnr(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """10 log10(1 / MSE) of images in [0, 1], per image: (..., C, H, W) -> (...).
+
+    An exact match (MSE 0) scores 100 dB rather than infinity, so means stay finite."""
+    mse = (predicted.float() - target.float()).pow(2).mean(dim=(-3, -2, -1))
+    return 10 * torch.log10(1 / mse.clamp(min=1e-10))

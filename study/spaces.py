@@ -49,7 +49,21 @@ TEXT_SPACE: Space = {
     "model.cell": Choice(("gru", "lstm")),
     "model.hidden_size": Choice((128, 256, 512)),
 }
-SPACES = {"text": TEXT_SPACE}
+# The knobs of the text study, on the video model: schedule and weight of the KL (around
+# SVG-LP's beta, 1 here), teacher forcing, learning rate, latent size, and the prior.
+VIDEO_SPACE: Space = {
+    "kl.schedule": Choice(("none", "monotonic", "cyclical")),
+    "kl.cycles": Range(1, 8),
+    "kl.ratio": Range(0.25, 1.0),
+    "kl.max_weight": Range(0.1, 10.0, log=True),
+    "tf.start": Range(0.5, 1.0),
+    "tf.decay_step": Range(0.0, 0.1),
+    "tf.floor": Range(0.0, 0.5),
+    "optim.lr": Range(3e-4, 5e-3, log=True),
+    "model.latent_size": Choice((16, 32, 64)),
+    "model.prior": Choice(("fixed", "learned")),
+}
+SPACES = {"text": TEXT_SPACE, "video": VIDEO_SPACE}
 
 # Only searched where the schedule is cyclical: elsewhere they change nothing, and sampling
 # them anyway would have TPE fit noise.

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from cvae_study.study import metrics as m
-from cvae_study.study.tracking import check_reachable, experiment_id
+from cvae_study.study.tracking import check_reachable, experiment_id, log_samples
 
 ROLE = "study.role"  # parent | trial
 TRIAL_ID = "ray.trial_id"
@@ -113,7 +113,7 @@ class StudyRecords:
             self.client.log_batch(run_id, metrics=points[start:start + MAX_BATCH])
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
         if samples:
-            self.client.log_dict(run_id, samples, f"samples/epoch_{epoch:03d}.json")
+            log_samples(self.client, run_id, samples, epoch)
         self.logged_epoch[trial_id] = epoch
 
     def trial_tags(self, trial_id: str, tags: dict[str, str]) -> None:

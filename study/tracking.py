@@ -1,5 +1,7 @@
 """Where records go: the workdir, the MLflow tracking URI, and logging one run's epochs."""
 
+import base64
+import io
 import json
 import os
 import platform
@@ -12,6 +14,9 @@ from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
+from PIL import Image
+
+from cvae_study.study.tasks.base import IMAGES
 
 HOME_ENV = "CVAE_STUDY_HOME"
 DEFAULT_WORKDIR = "cvae-study-runs"
@@ -100,6 +105,16 @@ def host_tags(device: str) -> dict[str, str]:
     return {"host.name": hostname, "host.address": address, "device": device}
 
 
+def log_samples(client: MlflowClient, run_id: str, samples: dict[str, Any], epoch: int) -> None:
+    """A task's samples of one epoch: samples/epoch_003.json, and its images beside it as
+    samples/epoch_003_strip.png."""
+    document = {key: value for key, value in samples.items() if key != IMAGES}
+    client.log_dict(run_id, document, f"samples/epoch_{epoch:03d}.json")
+    for name, encoded in samples.get(IMAGES, {}).items():
+        image = Image.open(io.BytesIO(base64.b64decode(encoded)))
+        client.log_image(run_id, image, f"samples/epoch_{epoch:03d}_{name}")
+
+
 class RunLogger:
     """One MLflow run: params once, metrics per epoch (step = epochs completed), samples."""
 
@@ -117,8 +132,11 @@ class RunLogger:
         mlflow.log_metrics(metrics, step=epoch)
 
     def json(self, data: dict[str, Any], path: str) -> None:
-        """A JSON artifact of the run, e.g. samples/epoch_003.json."""
+        """A JSON artifact of the run, e.g. results/final_metrics.json."""
         mlflow.log_dict(data, path)
+
+    def samples(self, samples: dict[str, Any], epoch: int) -> None:
+        log_samples(mlflow.MlflowClient(), self.run_id, samples, epoch)
 
     def artifacts(self, directory: Path, path: str) -> None:
         mlflow.log_artifacts(str(directory), artifact_path=path)

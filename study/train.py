@@ -53,7 +53,7 @@ def train(
             metrics = task.train_epoch()
             metrics.update(task.evaluate())
             logger.epoch(task.epoch, metrics)  # step = epochs completed, as in a sweep
-            logger.json(task.samples(), f"samples/epoch_{task.epoch:03d}.json")
+            logger.samples(task.samples(), task.epoch)
             result.metrics, result.epochs = metrics, task.epoch
             epochs.set_postfix({k.split("/")[1]: round(v, 3) for k, v in metrics.items()
                                 if k in SHOWN})

@@ -1,8 +1,11 @@
 """Shared fixtures: small lab-format files and a tiny, fast text configuration."""
 
+import os
+
 import pytest
 import torch
 
+from cvae_study.datasets.synthetic import DATA_ENV
 from cvae_study.datasets.tense import TenseData
 from cvae_study.study.config import build
 from cvae_study.study.tasks.text import TextTask
@@ -52,6 +55,19 @@ HELDOUT_ROWS = (
     ("look", "looks", "looking", "looked"),
     ("open", "opens", "opening", "opened"),
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _synthetic_data_in_a_temporary_folder(tmp_path_factory):
+    """Synthetic video data made by the tests goes to a temporary cache, not ~/.cache; Ray
+    workers and CLI subprocesses inherit the variable."""
+    previous = os.environ.get(DATA_ENV)
+    os.environ[DATA_ENV] = str(tmp_path_factory.mktemp("video-data"))
+    yield
+    if previous is None:
+        del os.environ[DATA_ENV]
+    else:
+        os.environ[DATA_ENV] = previous
 
 
 @pytest.fixture(autouse=True)

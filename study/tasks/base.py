@@ -10,6 +10,9 @@ import torch
 from cvae_study.models.schedules import kl_weight, teacher_forcing_ratio
 from cvae_study.study import metrics as m
 
+# samples()[IMAGES]: {file name: base64 PNG}, logged by the trackers as image artifacts.
+IMAGES = "images"
+
 
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite; what was logged before stays valid."""
@@ -62,14 +65,7 @@ class EpochTrainer:
         for batch in self.batches():
             beta = kl_weight(self.step, cfg.kl, total_steps)
             teacher_forced = torch.rand((), generator=self.generator).item() < tf_ratio
-            loss, recon, kl = self.training_loss(batch, beta, teacher_forced)
-            check_finite(loss, self.step)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.optim.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-            self.optimizer.step()
-            self.step += 1
+            loss, recon, kl = self.train_step(batch, beta, teacher_forced)
             for key, value in ((m.TRAIN_LOSS, loss), (m.TRAIN_RECON, recon), (m.TRAIN_KL, kl)):
                 totals[key] += value.item()
             totals[m.TRAIN_KL_WEIGHT] += beta
@@ -77,6 +73,18 @@ class EpochTrainer:
         metrics = {key: value / self.steps_per_epoch for key, value in totals.items()}
         metrics[m.TRAIN_TF_RATIO] = tf_ratio
         return metrics
+
+    def train_step(self, batch, beta: float, teacher_forced: bool):
+        """One optimiser step on a batch -> its loss, recon and KL."""
+        loss, recon, kl = self.training_loss(batch, beta, teacher_forced)
+        check_finite(loss, self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        return loss, recon, kl
 
     def state(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,326 @@
+"""Conditional video prediction in the style of SVG-LP (Denton & Fergus, 2018).
+
+Each step t predicts frame x_t from the previous frame's features h_{t-1}, a latent z_t and
+the encoded condition c_t of frame t (a robot's 7 numbers, or a pose image):
+
+    h_{t-1}, skips = encoder(x_{t-1})            frames (B, 3, H, W) -> (B, G)
+    z_t ~ q(z_t | x_t)  in training               posterior LSTM over encoder(x_t)
+    z_t ~ p(z_t | x_<t) when predicting           learned prior LSTM, or N(0, I) (the lab)
+    g_t = predictor([h_{t-1}, z_t, c_t])          LSTM -> (B, G)
+    x_t = decoder(g_t, skips of the last observed frame)
+
+Shapes use B = batch, T = frames, G = frame features, Z = latent, C = condition size.
+Frames are 64x64 (BAIR) or 32x64 (dance): four 2x poolings bring either to H/16 x W/16, and
+one convolution of that size to a vector.
+"""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from cvae_study.models.vae import reparameterize
+
+STAGES = 4  # 2x poolings between the frame and its vector; frames are multiples of 16
+
+
+@dataclass(frozen=True)
+class Widths:
+    """The sizes a preset fixes."""
+
+    # vgg: 3x3 convolutions then 2x pooling a stage; dcgan: one strided 4x4 convolution a
+    # stage (SVG's two frame models). dcgan does no convolution at full resolution but the
+    # last, which is what makes the cpu preset cheap.
+    style: Literal["vgg", "dcgan"]
+    channels: tuple[int, ...]  # per encoder stage, full resolution first
+    convs_per_stage: int  # vgg only
+    frame_features: int  # |g|
+    rnn: int  # LSTM units
+    predictor_layers: int
+    posterior_layers: int = 1
+    prior_layers: int = 1
+
+
+PRESETS = {
+    # The paper's BAIR model: VGG-style stages of 2 convolutions, |g| 128, LSTMs of 256.
+    "svg": Widths("vgg", (64, 128, 256, 512), 2, 128, 256, 2),
+    # DCGAN-style at a quarter of the channels: trains in minutes on 2 CPU cores.
+    "cpu": Widths("dcgan", (16, 32, 64, 128), 1, 64, 128, 1),
+}
+
+
+@dataclass
+class Rollout:
+    """Predicted frames x_1 .. x_{T-1} and the Gaussians that drew their latents."""
+
+    frames: torch.Tensor  # (B, T - 1, 3, H, W) in [0, 1]
+    posterior: tuple[torch.Tensor, torch.Tensor]  # mean, logvar (B, T - 1, Z)
+    prior: tuple[torch.Tensor, torch.Tensor]  # mean, logvar (B, T - 1, Z); zeros when fixed
+
+
+@dataclass(frozen=True)
+class VideoCVAEConfig:
+    preset: Literal["auto", "svg", "cpu"] = "auto"  # auto: svg on a GPU, cpu without one
+    prior: Literal["fixed", "learned"] = "learned"  # fixed: N(0, I), as the lab
+    latent_size: int = field(default=64, metadata={"low": 1, "high": 512})  # |z|, the paper's
+    condition_size: int = field(default=32, metadata={"low": 1, "high": 512})
+    # Ours, not SVG-LP's: the condition also drawn as a map at the frame's resolution and
+    # given to the decoder's last layer (see ConditionMap). False: the paper's model.
+    spatial_condition: bool = True
+
+
+def resolve_preset(config: VideoCVAEConfig, device: torch.device) -> str:
+    if config.preset != "auto":
+        return config.preset
+    return "svg" if device.type == "cuda" else "cpu"
+
+
+def _activated(conv: nn.Module, channels: int) -> nn.Sequential:
+    return nn.Sequential(conv, nn.BatchNorm2d(channels), nn.LeakyReLU(0.2, inplace=True))
+
+
+def _stage(widths: Widths, in_channels: int, out_channels: int, transposed: bool = False):
+    """One resolution step: vgg keeps the resolution (pooling or upsampling is apart);
+    dcgan halves it (encoder) or doubles it (decoder) itself."""
+    if widths.style == "dcgan":
+        conv = nn.ConvTranspose2d if transposed else nn.Conv2d
+        return _activated(conv(in_channels, out_channels, 4, 2, 1), out_channels)
+    return nn.Sequential(*(
+        _activated(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3,
+                             padding=1), out_channels)
+        for i in range(widths.convs_per_stage)))
+
+
+class FrameEncoder(nn.Module):
+    """(B, 3, H, W) -> features (B, G) and skips, finest first: the frame, then each
+    stage's output at H, H/2, H/4, H/8 (vgg) or H/2 .. H/16 (dcgan)."""
+
+    def __init__(self, widths: Widths, frame_size: tuple[int, int], in_channels: int = 3):
+        super().__init__()
+        inputs = (in_channels, *widths.channels[:-1])
+        self.stages = nn.ModuleList(_stage(widths, i, o)
+                                    for i, o in zip(inputs, widths.channels, strict=True))
+        self.pool = nn.MaxPool2d(2) if widths.style == "vgg" else nn.Identity()
+        bottom = (frame_size[0] >> STAGES, frame_size[1] >> STAGES)  # (4, 4) or (2, 4)
+        self.to_vector = _activated(
+            nn.Conv2d(widths.channels[-1], widths.frame_features, bottom), widths.frame_features)
+        self.to_vector[-1] = nn.Tanh()
+
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        skips, x = [frames], frames  # the frame itself too: the decoder can copy its pixels
+        for stage in self.stages:
+            x = stage(x)
+            skips.append(x)
+            x = self.pool(x)
+        return self.to_vector(x).flatten(1), skips  # (B, G), [frames, (B, channels[i], ., .)]
+
+
+class FrameDecoder(nn.Module):
+    """features (B, G) + encoder skips -> frames (B, 3, H, W) in [0, 1]."""
+
+    def __init__(self, widths: Widths, frame_size: tuple[int, int], map_channels: int = 0):
+        super().__init__()
+        channels = widths.channels
+        bottom = (frame_size[0] >> STAGES, frame_size[1] >> STAGES)
+        self.from_vector = _activated(
+            nn.ConvTranspose2d(widths.frame_features, channels[-1], bottom), channels[-1])
+        # vgg upsamples before each stage, to its skip's resolution; dcgan's skips are at
+        # the input's resolution and its stages double it.
+        self.up = nn.Upsample(scale_factor=2) if widths.style == "vgg" else nn.Identity()
+        # Stage i (deepest first) sees its input concatenated with skip i.
+        outputs = (*channels[:-1][::-1], channels[0])
+        self.stages = nn.ModuleList(
+            _stage(widths, 2 * c, o, transposed=True)
+            for c, o in zip(channels[::-1], outputs, strict=True))
+        # The last layer sees the skip frame's own pixels (static background is copied, not
+        # redrawn) and the condition map, when there is one.
+        self.to_frame = nn.Sequential(
+            nn.Conv2d(channels[0] + 3 + map_channels, 3, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, features: torch.Tensor, skips: list[torch.Tensor],
+                condition_map: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.from_vector(features[:, :, None, None])  # (B, channels[-1], H/16, W/16)
+        frame, *stage_skips = skips
+        for stage, skip in zip(self.stages, reversed(stage_skips), strict=True):
+            x = stage(torch.cat([self.up(x), skip], dim=1))
+        extra = [] if condition_map is None else [condition_map]
+        return self.to_frame(torch.cat([x, frame, *extra], dim=1))  # (B, 3, H, W)
+
+
+class StepLSTM(nn.Module):
+    """Stacked LSTM cells run one step at a time: Linear -> LSTM cells -> Linear heads."""
+
+    def __init__(self, in_size: int, out_size: int, hidden: int, layers: int, gaussian: bool):
+        super().__init__()
+        self.embed = nn.Linear(in_size, hidden)
+        self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden) for _ in range(layers))
+        self.head = nn.Linear(hidden, 2 * out_size if gaussian else out_size)
+        self.gaussian = gaussian
+        self.state: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def reset(self) -> None:
+        """Start a new batch of sequences (zero state at the next step)."""
+        self.state = None
+
+    def forward(self, x: torch.Tensor):
+        """(B, in) -> (B, out) tanh features, or mean and logvar (B, out) when Gaussian."""
+        h = self.embed(x)
+        states = self.state or [None] * len(self.cells)
+        new_states = []
+        for cell, state in zip(self.cells, states, strict=True):
+            state = cell(h, state)
+            new_states.append(state)
+            h = state[0]
+        self.state = new_states
+        out = self.head(h)
+        return out.chunk(2, dim=-1) if self.gaussian else torch.tanh(out)
+
+
+class ConditionEncoder(nn.Module):
+    """A frame's condition -> (B, C): an MLP for vectors, a small conv net for pose images."""
+
+    def __init__(self, condition_shape: tuple[int, ...], size: int):
+        super().__init__()
+        if len(condition_shape) == 1:  # (7,): actions and end-effector position
+            self.net = nn.Sequential(nn.Linear(condition_shape[0], 64), nn.ReLU(),
+                                     nn.Linear(64, size))
+        else:  # (3, H, W) pose image: strided convolutions keep where the limbs are
+            channels, height, width = condition_shape
+            self.net = nn.Sequential(
+                nn.Conv2d(channels, 16, 4, 2, 1), nn.LeakyReLU(0.2),
+                nn.Conv2d(16, 32, 4, 2, 1), nn.LeakyReLU(0.2),
+                nn.Conv2d(32, 32, 4, 2, 1), nn.LeakyReLU(0.2),  # (B, 32, H/8, W/8)
+                nn.Flatten(), nn.Linear(32 * (height // 8) * (width // 8), size))
+
+    def forward(self, condition: torch.Tensor) -> torch.Tensor:
+        return self.net(condition)
+
+
+class ConditionMap(nn.Module):
+    """A frame's condition drawn at the frame's resolution: (B, K, H, W).
+
+    Where the condition says things are (the end effector's position, the limbs of a pose)
+    is where pixels change; a per-pixel network of the condition and the pixel's coordinates
+    renders a position far more easily than a decoder from a vector (the spatial-broadcast
+    decoder of Watters et al. 2019). Pose images are already maps: a small conv net."""
+
+    CHANNELS = 16
+
+    def __init__(self, condition_shape: tuple[int, ...], frame_size: tuple[int, int]):
+        super().__init__()
+        k = self.CHANNELS
+        self.frame_size = frame_size
+        if len(condition_shape) == 1:
+            ys, xs = torch.meshgrid(torch.linspace(-1, 1, frame_size[0]),
+                                    torch.linspace(-1, 1, frame_size[1]), indexing="ij")
+            self.register_buffer("coordinates", torch.stack([xs, ys]), persistent=False)
+            self.net = nn.Sequential(nn.Conv2d(condition_shape[0] + 2, 32, 1), nn.LeakyReLU(0.2),
+                                     nn.Conv2d(32, 32, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, k, 1))
+        else:
+            self.coordinates = None
+            self.net = nn.Sequential(nn.Conv2d(condition_shape[0], 16, 3, padding=1),
+                                     nn.LeakyReLU(0.2), nn.Conv2d(16, k, 3, padding=1))
+
+    def forward(self, condition: torch.Tensor) -> torch.Tensor:
+        if self.coordinates is None:  # (B, 3, H, W) pose images, resized to the frame
+            return self.net(nn.functional.interpolate(condition, self.frame_size))
+        tiled = condition[:, :, None, None].expand(-1, -1, *self.frame_size)  # (B, 7, H, W)
+        grid = self.coordinates.expand(len(condition), -1, -1, -1)  # (B, 2, H, W)
+        return self.net(torch.cat([tiled, grid], dim=1))
+
+
+class VideoCVAE(nn.Module):
+    """The blocks of the model; the task runs them over time and computes the losses."""
+
+    def __init__(self, config: VideoCVAEConfig, preset: str, frame_size: tuple[int, int],
+                 condition_shape: tuple[int, ...]):
+        """preset: svg or cpu (auto resolved by the caller); frame_size (H, W); the
+        condition's shape per frame: (7,) or (3, H, W). The last three are facts of the data."""
+        super().__init__()
+        if frame_size[0] % 2**STAGES or frame_size[1] % 2**STAGES:
+            raise ValueError(f"frames of {frame_size[0]}x{frame_size[1]}: height and width "
+                             f"must be multiples of {2**STAGES}")
+        self.config = config
+        self.preset = preset
+        w = PRESETS[preset]
+        g, z, c = w.frame_features, config.latent_size, config.condition_size
+        self.encoder = FrameEncoder(w, frame_size)
+        self.condition_map = (ConditionMap(condition_shape, frame_size)
+                              if config.spatial_condition else None)
+        map_channels = ConditionMap.CHANNELS if config.spatial_condition else 0
+        self.decoder = FrameDecoder(w, frame_size, map_channels)
+        self.condition_encoder = ConditionEncoder(condition_shape, c)
+        self.posterior = StepLSTM(g, z, w.rnn, w.posterior_layers, gaussian=True)
+        self.prior = (StepLSTM(g, z, w.rnn, w.prior_layers, gaussian=True)
+                      if config.prior == "learned" else None)
+        self.predictor = StepLSTM(g + z + c, g, w.rnn, w.predictor_layers, gaussian=False)
+
+    def reset(self) -> None:
+        for lstm in (self.posterior, self.prior, self.predictor):
+            if lstm is not None:
+                lstm.reset()
+
+    def prior_step(self, h_previous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """p(z_t | x_<t): mean and logvar (B, Z); zeros for the fixed N(0, I)."""
+        if self.prior is None:
+            zeros = h_previous.new_zeros(h_previous.size(0), self.config.latent_size)
+            return zeros, zeros
+        return self.prior(h_previous)
+
+    def unroll(self, frames: torch.Tensor, conditions: torch.Tensor, n_past: int,
+               teacher_forced: bool = True, from_prior: bool = False,
+               noise: torch.Generator | None = None) -> Rollout:
+        """Predict x_1 .. x_{T-1} of clips: frames (B, T, 3, H, W) in [0, 1], conditions
+        (B, T, ...) one per frame.
+
+        Training: z_t from the posterior of the true x_t; teacher_forced=False feeds the
+        predicted frames after the n_past observed ones back in. from_prior: prediction as
+        at test time, z_t from the prior after the observed frames, each predicted frame
+        feeding the next step. noise: a generator that makes the draws repeatable.
+        """
+        batch, length = frames.shape[:2]
+        self.reset()
+        h_all, skips = self.encoder(frames.flatten(0, 1))
+        h_all = h_all.view(batch, length, -1)  # (B, T, G)
+        # SVG: skips from the previous frame while observing, then from the last observed.
+        source = [min(t - 1, n_past - 1) for t in range(1, length)]
+        skips = [s.view(batch, length, *s.shape[1:])[:, :n_past] for s in skips]
+        c_all = self.condition_encoder(conditions.flatten(0, 1)).view(batch, length, -1)
+        maps = None  # (B, T, K, H, W)
+        if self.condition_map is not None:
+            maps = self.condition_map(conditions.flatten(0, 1))
+            maps = maps.view(batch, length, *maps.shape[1:])
+        free_running = from_prior or not teacher_forced
+        decoded: dict[int, torch.Tensor] = {}
+        deferred = []  # steps whose frame nothing needs before the end: decoded in one batch
+        posterior, prior = [], []
+        for t in range(1, length):
+            if free_running and t > n_past:
+                h_previous = self.encoder(decoded[t - 1])[0]
+            else:
+                h_previous = h_all[:, t - 1]
+            posterior.append(self.posterior(h_all[:, t]))
+            prior.append(self.prior_step(h_previous))
+            mean, logvar = prior[-1] if from_prior and t >= n_past else posterior[-1]
+            z = reparameterize(mean, logvar, noise)
+            g = self.predictor(torch.cat([h_previous, z, c_all[:, t]], dim=1))
+            if free_running and t >= n_past:
+                decoded[t] = self.decoder(g, [s[:, source[t - 1]] for s in skips],
+                                          None if maps is None else maps[:, t])
+            else:
+                deferred.append((t, g))
+        if deferred:
+            steps = torch.tensor([source[t - 1] for t, _ in deferred], device=frames.device)
+            g = torch.stack([g for _, g in deferred], dim=1).flatten(0, 1)  # (B * steps, G)
+            skip = [s.index_select(1, steps).flatten(0, 1) for s in skips]
+            at = torch.tensor([t for t, _ in deferred], device=frames.device)
+            step_maps = None if maps is None else maps.index_select(1, at).flatten(0, 1)
+            predicted = self.decoder(g, skip, step_maps).unflatten(0, (batch, len(deferred)))
+            for i, (t, _) in enumerate(deferred):
+                decoded[t] = predicted[:, i]
+        return Rollout(
+            frames=torch.stack([decoded[t] for t in range(1, length)], dim=1),
+            posterior=tuple(torch.stack(x, dim=1) for x in zip(*posterior, strict=True)),
+            prior=tuple(torch.stack(x, dim=1) for x in zip(*prior, strict=True)),
+        )

@@ -1,0 +1,101 @@
+"""`cvae-study bench video`: training speed of both presets, and the quality targets.
+
+Speed: training clips per second of the svg and cpu presets on this device, and what that
+makes one epoch of a BAIR-sized data set (44,000 sequences of 30 frames). Quality: the
+default `train video` configuration on each synthetic data set, trained for its epochs and
+judged on every validation clip against copying the last observed frame (target: at least
+3 dB better) and against predicting with other clips' conditions (at least 1 dB better).
+"""
+
+import platform
+import time
+from typing import Any
+
+import torch
+
+from cvae_study.study import config
+from cvae_study.study import metrics as m
+from cvae_study.study.bench import _sync
+from cvae_study.study.tasks.base import resolve_device
+from cvae_study.study.tasks.video import VideoTask
+
+BAIR_SEQUENCES = 44_000
+GAIN_OVER_COPY_DB = 3.0
+CONDITION_GAIN_DB = 1.0
+
+
+def training_speed(preset: str, device: torch.device, steps: int,
+                   assignments: list[str]) -> dict[str, Any]:
+    """Clips per second over `steps` timed optimiser steps, after two warm-up steps."""
+    cfg = config.build("video", {**config.parse_assignments(assignments), "model.preset": preset})
+    task = VideoTask(cfg, device)
+    batches = iter(task.batches())
+    for _ in range(2):
+        task.train_step(next(batches), 1.0, True)
+    _sync(device)
+    start = time.perf_counter()
+    clips = 0
+    for _ in range(steps):
+        batch = next(batches)
+        task.train_step(batch, 1.0, True)
+        clips += len(batch)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    per_sequence = 30 // (cfg.data.n_past + cfg.data.future_frames)  # clips of a sequence
+    return {
+        "preset": preset,
+        "parameters": sum(p.numel() for p in task.model.parameters()),
+        "batch_size": cfg.train.batch_size,
+        "clip_frames": cfg.data.n_past + cfg.data.future_frames,
+        "train_clips_per_second": round(clips / seconds, 2),
+        "bair_epoch_minutes": round(BAIR_SEQUENCES * per_sequence / (clips / seconds) / 60, 1),
+    }
+
+
+def quality(kind: str, device: torch.device, assignments: list[str]) -> dict[str, Any]:
+    """The default configuration on the kind's synthetic data, its epochs, then every clip."""
+    cfg = config.build("video", {**config.parse_assignments(assignments), "data.kind": kind})
+    started = time.perf_counter()
+    task = VideoTask(cfg, device)
+    history = []
+    for _ in range(cfg.train.epochs):
+        metrics = task.train_epoch()
+        metrics.update(task.evaluate())
+        row = {"epoch": task.epoch, "wall_s": round(time.perf_counter() - started, 1),
+               **{k: round(metrics[k], 3) for k in (m.TRAIN_LOSS, m.TRAIN_KL, m.VAL_PSNR,
+                                                     m.VAL_PSNR_COPY_LAST,
+                                                     m.VAL_PSNR_OTHER_CONDITION)}}
+        history.append(row)
+        print(row, flush=True)
+    final = task.evaluate(exhaustive=True)
+    gain = final[m.VAL_PSNR] - final[m.VAL_PSNR_COPY_LAST]
+    condition_gain = final[m.VAL_PSNR] - final[m.VAL_PSNR_OTHER_CONDITION]
+    return {
+        "data": kind,
+        "preset": task.preset,
+        "epochs": task.epoch,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "validation_clips": task.samples()["clips"],
+        "psnr": round(final[m.VAL_PSNR], 2),
+        "psnr_copy_last": round(final[m.VAL_PSNR_COPY_LAST], 2),
+        "psnr_other_condition": round(final[m.VAL_PSNR_OTHER_CONDITION], 2),
+        "gain_over_copy_db": round(gain, 2),
+        "condition_gain_db": round(condition_gain, 2),
+        "meets_targets": gain >= GAIN_OVER_COPY_DB and condition_gain >= CONDITION_GAIN_DB,
+        "psnr_per_frame": task.samples()["psnr_per_frame"],
+        "history": history,
+    }
+
+
+def run_video_bench(device_name: str, assignments: list[str], steps: int,
+                    kinds: list[str]) -> dict[str, Any]:
+    device = resolve_device(device_name)
+    return {
+        "task": "video",
+        "device": str(device),
+        "machine": f"{platform.processor() or platform.machine()}, "
+                   f"{torch.get_num_threads()} torch threads",
+        "torch": torch.__version__,
+        "speed": [training_speed(preset, device, steps, assignments) for preset in ("cpu", "svg")],
+        "quality": [quality(kind, device, assignments) for kind in kinds],
+    }

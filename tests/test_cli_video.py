@@ -1,0 +1,77 @@
+"""`cvae-study data video` and `cvae-study train video` end to end, on tiny written data."""
+
+import json
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from cvae_study.study import cli
+from cvae_study.study import metrics as m
+
+TINY_SETS = ["--set", "model.latent_size=4", "--set", "model.condition_size=8",
+             "--set", "model.preset=cpu", "--set", "train.batch_size=4",
+             "--set", "eval.clips=4", "--set", "data.n_future=4"]
+
+
+def _run(args, capsys):
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["pushing", "dance"])
+def test_written_data_trains_through_the_cli_into_mlflow(kind, tmp_path, capsys):
+    data = tmp_path / kind
+    code, out, _ = _run(["data", "video", "--kind", kind, "--out", str(data),
+                         "--sequences", "4"], capsys)
+    assert code == 0 and str(data) in out
+    code, out, _ = _run(["train", "video", "--data", kind, "--data-dir", str(data),
+                         "--epochs", "2", "--workdir", str(tmp_path / "runs"), "--quiet",
+                         *TINY_SETS], capsys)
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["outcome"] == "completed" and summary["epochs"] == 2
+    client = MlflowClient(summary["mlflow"]["tracking_uri"])
+    run_id = summary["mlflow"]["run_id"]
+    run = client.get_run(run_id)
+    assert run.data.params["data.kind"] == kind and run.data.tags["device"] == "cpu"
+    for key in (m.TRAIN_LOSS, m.VAL_PSNR, m.val_psnr_at(4), m.VAL_PSNR_COPY_LAST,
+                m.VAL_PSNR_OTHER_CONDITION):
+        assert [p.step for p in client.get_metric_history(run_id, key)] == [1, 2], key
+    samples = {a.path for a in client.list_artifacts(run_id, "samples")}
+    assert {"samples/epoch_002.json", "samples/epoch_002_strip.png"} <= samples
+
+
+def test_text_data_choices_are_refused_for_video(tmp_path, capsys):
+    code, _, err = _run(["train", "video", "--data", "lab", "--workdir", str(tmp_path)], capsys)
+    assert code == 2 and "--data lab: video data is pushing or dance" in err
+
+
+def test_a_missing_data_dir_is_named(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    code, _, err = _run(["train", "video", "--data-dir", str(missing), "--epochs", "1",
+                         "--workdir", str(tmp_path / "runs"), "--quiet"], capsys)
+    assert code == 2 and str(missing) in err
+
+
+def test_data_refuses_an_existing_folder(tmp_path, capsys):
+    code, _, err = _run(["data", "video", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "already exists" in err
+
+
+@pytest.mark.slow
+def test_a_video_smoke_study_records_psnr_and_strips_per_trial(tmp_path, capsys):
+    """Ray Tune trials of the video task on the default synthetic data (made on first use)."""
+    code, out, _ = _run(["sweep", "video", "--smoke", "--name", "video-smoke",
+                         "--workdir", str(tmp_path)], capsys)
+    assert code == 0
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("video-smoke")
+    trials = client.search_runs([experiment.experiment_id], "tags.`study.role` = 'trial'")
+    assert len(trials) == 2
+    for run in trials:
+        assert run.data.tags["outcome"] in ("completed", "stopped_early")
+        assert m.VAL_PSNR in run.data.metrics and m.val_psnr_at(10) in run.data.metrics
+        samples = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
+        assert "samples/epoch_001_strip.png" in samples
