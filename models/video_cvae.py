@@ -65,9 +65,6 @@ class VideoCVAEConfig:
     prior: Literal["fixed", "learned"] = "learned"  # fixed: N(0, I), as the lab
     latent_size: int = field(default=64, metadata={"low": 1, "high": 512})  # |z|, the paper's
     condition_size: int = field(default=32, metadata={"low": 1, "high": 512})
-    # Ours, not SVG-LP's: the condition also drawn as a map at the frame's resolution and
-    # given to the decoder's last layer (see ConditionMap). False: the paper's model.
-    spatial_condition: bool = True
 
 
 def resolve_preset(config: VideoCVAEConfig, device: torch.device) -> str:
@@ -119,7 +116,7 @@ class FrameEncoder(nn.Module):
 class FrameDecoder(nn.Module):
     """features (B, G) + encoder skips -> frames (B, 3, H, W) in [0, 1]."""
 
-    def __init__(self, widths: Widths, frame_size: tuple[int, int], map_channels: int = 0):
+    def __init__(self, widths: Widths, frame_size: tuple[int, int]):
         super().__init__()
         channels = widths.channels
         bottom = (frame_size[0] >> STAGES, frame_size[1] >> STAGES)
@@ -133,19 +130,16 @@ class FrameDecoder(nn.Module):
         self.stages = nn.ModuleList(
             _stage(widths, 2 * c, o, transposed=True)
             for c, o in zip(channels[::-1], outputs, strict=True))
-        # The last layer sees the skip frame's own pixels (static background is copied, not
-        # redrawn) and the condition map, when there is one.
-        self.to_frame = nn.Sequential(
-            nn.Conv2d(channels[0] + 3 + map_channels, 3, 3, padding=1), nn.Sigmoid())
+        # The last layer sees the skip frame's own pixels: static background is copied, not
+        # redrawn.
+        self.to_frame = nn.Sequential(nn.Conv2d(channels[0] + 3, 3, 3, padding=1), nn.Sigmoid())
 
-    def forward(self, features: torch.Tensor, skips: list[torch.Tensor],
-                condition_map: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
         x = self.from_vector(features[:, :, None, None])  # (B, channels[-1], H/16, W/16)
         frame, *stage_skips = skips
         for stage, skip in zip(self.stages, reversed(stage_skips), strict=True):
             x = stage(torch.cat([self.up(x), skip], dim=1))
-        extra = [] if condition_map is None else [condition_map]
-        return self.to_frame(torch.cat([x, frame, *extra], dim=1))  # (B, 3, H, W)
+        return self.to_frame(torch.cat([x, frame], dim=1))  # (B, 3, H, W)
 
 
 class StepLSTM(nn.Module):
@@ -197,39 +191,6 @@ class ConditionEncoder(nn.Module):
         return self.net(condition)
 
 
-class ConditionMap(nn.Module):
-    """A frame's condition drawn at the frame's resolution: (B, K, H, W).
-
-    Where the condition says things are (the end effector's position, the limbs of a pose)
-    is where pixels change; a per-pixel network of the condition and the pixel's coordinates
-    renders a position far more easily than a decoder from a vector (the spatial-broadcast
-    decoder of Watters et al. 2019). Pose images are already maps: a small conv net."""
-
-    CHANNELS = 16
-
-    def __init__(self, condition_shape: tuple[int, ...], frame_size: tuple[int, int]):
-        super().__init__()
-        k = self.CHANNELS
-        self.frame_size = frame_size
-        if len(condition_shape) == 1:
-            ys, xs = torch.meshgrid(torch.linspace(-1, 1, frame_size[0]),
-                                    torch.linspace(-1, 1, frame_size[1]), indexing="ij")
-            self.register_buffer("coordinates", torch.stack([xs, ys]), persistent=False)
-            self.net = nn.Sequential(nn.Conv2d(condition_shape[0] + 2, 32, 1), nn.LeakyReLU(0.2),
-                                     nn.Conv2d(32, 32, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, k, 1))
-        else:
-            self.coordinates = None
-            self.net = nn.Sequential(nn.Conv2d(condition_shape[0], 16, 3, padding=1),
-                                     nn.LeakyReLU(0.2), nn.Conv2d(16, k, 3, padding=1))
-
-    def forward(self, condition: torch.Tensor) -> torch.Tensor:
-        if self.coordinates is None:  # (B, 3, H, W) pose images, resized to the frame
-            return self.net(nn.functional.interpolate(condition, self.frame_size))
-        tiled = condition[:, :, None, None].expand(-1, -1, *self.frame_size)  # (B, 7, H, W)
-        grid = self.coordinates.expand(len(condition), -1, -1, -1)  # (B, 2, H, W)
-        return self.net(torch.cat([tiled, grid], dim=1))
-
-
 class VideoCVAE(nn.Module):
     """The blocks of the model; the task runs them over time and computes the losses."""
 
@@ -246,10 +207,7 @@ class VideoCVAE(nn.Module):
         w = PRESETS[preset]
         g, z, c = w.frame_features, config.latent_size, config.condition_size
         self.encoder = FrameEncoder(w, frame_size)
-        self.condition_map = (ConditionMap(condition_shape, frame_size)
-                              if config.spatial_condition else None)
-        map_channels = ConditionMap.CHANNELS if config.spatial_condition else 0
-        self.decoder = FrameDecoder(w, frame_size, map_channels)
+        self.decoder = FrameDecoder(w, frame_size)
         self.condition_encoder = ConditionEncoder(condition_shape, c)
         self.posterior = StepLSTM(g, z, w.rnn, w.posterior_layers, gaussian=True)
         self.prior = (StepLSTM(g, z, w.rnn, w.prior_layers, gaussian=True)
@@ -287,10 +245,6 @@ class VideoCVAE(nn.Module):
         source = [min(t - 1, n_past - 1) for t in range(1, length)]
         skips = [s.view(batch, length, *s.shape[1:])[:, :n_past] for s in skips]
         c_all = self.condition_encoder(conditions.flatten(0, 1)).view(batch, length, -1)
-        maps = None  # (B, T, K, H, W)
-        if self.condition_map is not None:
-            maps = self.condition_map(conditions.flatten(0, 1))
-            maps = maps.view(batch, length, *maps.shape[1:])
         free_running = from_prior or not teacher_forced
         decoded: dict[int, torch.Tensor] = {}
         deferred = []  # steps whose frame nothing needs before the end: decoded in one batch
@@ -306,17 +260,14 @@ class VideoCVAE(nn.Module):
             z = reparameterize(mean, logvar, noise)
             g = self.predictor(torch.cat([h_previous, z, c_all[:, t]], dim=1))
             if free_running and t >= n_past:
-                decoded[t] = self.decoder(g, [s[:, source[t - 1]] for s in skips],
-                                          None if maps is None else maps[:, t])
+                decoded[t] = self.decoder(g, [s[:, source[t - 1]] for s in skips])
             else:
                 deferred.append((t, g))
         if deferred:
             steps = torch.tensor([source[t - 1] for t, _ in deferred], device=frames.device)
             g = torch.stack([g for _, g in deferred], dim=1).flatten(0, 1)  # (B * steps, G)
             skip = [s.index_select(1, steps).flatten(0, 1) for s in skips]
-            at = torch.tensor([t for t, _ in deferred], device=frames.device)
-            step_maps = None if maps is None else maps.index_select(1, at).flatten(0, 1)
-            predicted = self.decoder(g, skip, step_maps).unflatten(0, (batch, len(deferred)))
+            predicted = self.decoder(g, skip).unflatten(0, (batch, len(deferred)))
             for i, (t, _) in enumerate(deferred):
                 decoded[t] = predicted[:, i]
         return Rollout(

@@ -75,3 +75,20 @@ def test_a_video_smoke_study_records_psnr_and_strips_per_trial(tmp_path, capsys)
         assert m.VAL_PSNR in run.data.metrics and m.val_psnr_at(10) in run.data.metrics
         samples = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
         assert "samples/epoch_001_strip.png" in samples
+
+
+@pytest.mark.slow
+def test_bench_video_measures_both_presets_and_the_quality_targets(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code, _, _ = _run(["bench", "video", "--steps", "1", "--quality", "dance", "--epochs", "1",
+                       "--set", "data.sequences=4", "--set", "train.batch_size=2",
+                       "--set", "eval.clips=2", "--out", str(out)], capsys)
+    assert code == 0
+    report = json.loads(out.read_text())
+    speed = {row["preset"]: row for row in report["speed"]}
+    assert set(speed) == {"cpu", "svg"} and speed["svg"]["parameters"] > speed["cpu"]["parameters"]
+    assert all(row["train_clips_per_second"] > 0 for row in speed.values())
+    (dance,) = report["quality"]
+    assert dance["data"] == "dance" and dance["epochs"] == 1
+    assert dance["gain_over_copy_db"] == pytest.approx(dance["psnr"] - dance["psnr_copy_last"],
+                                                       abs=0.02)

@@ -10,7 +10,7 @@ from cvae_study.study.config import (
     TextConfig,
     TextDataConfig,
     TextEvalConfig,
-    TrainConfig,
+    TextTrainConfig,
     build,
     flatten,
     from_flat,
@@ -23,7 +23,7 @@ SECTIONS = {
     "kl": KLConfig,
     "tf": TeacherForcingConfig,
     "optim": OptimConfig,
-    "train": TrainConfig,
+    "train": TextTrainConfig,
     "data": TextDataConfig,
     "eval": TextEvalConfig,
 }
@@ -54,7 +54,7 @@ def test_build_applies_and_coerces_overrides():
     assert config.kl.ratio == 1.0 and isinstance(config.kl.ratio, float)
     # Untouched fields keep their defaults.
     assert config.kl.schedule == KLConfig().schedule
-    assert config.train == TrainConfig()
+    assert config.train == TextTrainConfig()
 
 
 def test_flatten_from_flat_round_trip():
@@ -227,3 +227,10 @@ def test_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.model.hidden_size = 16
     assert config.kl.cycles == KLConfig().cycles
+
+
+def test_a_section_keeps_its_task_defaults_when_one_key_is_overridden():
+    video = build("video", {"train.seed": 3})
+    assert (video.train.epochs, video.train.batch_size, video.train.seed) == (6, 16, 3)
+    assert build("video", {"optim.name": "sgd"}).optim.lr == 0.002
+    assert build("text", {"train.seed": 3}).train.epochs == 40
