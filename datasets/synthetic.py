@@ -20,7 +20,7 @@ from PIL import Image
 
 from cvae_study.datasets.video import BAIR_SIZE, BAIR_SPLITS, DANCE_SPLITS, KINDS
 
-DATA_VERSION = 1  # in the cache folder's name: bump it whenever the generated data changes
+DATA_VERSION = 2  # in the cache folder's name: bump it whenever the generated data changes
 DATA_ENV = "CVAE_STUDY_DATA"
 DANCE_FRAME_SIZE = (64, 128)  # (H, W) written; twice DANCE_SIZE, so the loader's resize runs
 DANCE_FRAMES_PER_SEQUENCE = 16  # one training clip of the dance lab
@@ -152,14 +152,16 @@ def _write_pushing_sequence(
 def write_dance(out: str | Path, sequences: int, seed: int) -> Path:
     """A dance-layout data set at 64x128 (HxW), each frame with its skeleton label.
 
-    train is one dance of sequences * 16 frames, val one of max(2, sequences // 8) * 16.
+    train is one dance of sequences * 16 frames, val one of max(2, sequences // 8) * 16: the
+    same dancer in the same room, dancing other moves, as in the lab (a model of one person,
+    judged on motion it has not seen).
     """
     _check_counts(sequences, seed)
     out = Path(out)
+    colours = _dance_colours(_rng("dance", seed, len(DANCE_SPLITS), 0))  # shared by the splits
     for split_index, split in enumerate(DANCE_SPLITS):
         count = sequences if split == "train" else _held_out(sequences)
         rng = _rng("dance", seed, split_index, 0)
-        colours = _dance_colours(rng)
         joints = _dance_joints(rng, count * DANCE_FRAMES_PER_SEQUENCE)
         image_dir, label_dir = out / split / f"{split}_img", out / split / f"{split}_label"
         image_dir.mkdir(parents=True, exist_ok=True)
@@ -495,7 +497,7 @@ def _chunks(joints: dict[str, np.ndarray], size: int):
 
 
 def _dance_colours(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Wall, floor and the dancer's outfit, drawn once per split so every chunk matches."""
+    """Wall, floor and the dancer's outfit, drawn once for the whole data set."""
     skin = rng.uniform(150, 230) * np.array([1.0, 0.8, 0.65])
     shirt, trousers = rng.uniform(30, 230, size=3), rng.uniform(20, 120, size=3)
     return {

@@ -76,6 +76,32 @@ def load_split(kind: str, root: str | Path, split: str, min_frames: int) -> Vide
     return loaders[kind](root, split, min_frames)
 
 
+def geometry(kind: str) -> tuple[tuple[int, int], tuple[int, ...]]:
+    """(H, W) of a kind's frames and the shape of one frame's condition, as loaded."""
+    if kind == "pushing":
+        return BAIR_SIZE, (BAIR_CONDITION_SIZE,)
+    if kind == "dance":
+        return DANCE_SIZE, (3, *DANCE_SIZE)
+    raise ValueError(f"unknown video kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+
+
+def load_clip(kind: str, path: str | Path, min_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One sequence -> frames (T, 3, H, W) uint8 and conditions. pushing: a BAIR sequence
+    folder (`0.png ...`, actions.csv, endeffector_positions.csv); dance: a split folder
+    (`<split>/<split>_img`, `<split>/<split>_label`)."""
+    path = Path(path)
+    geometry(kind)  # an unknown kind is named before the path is looked at
+    if not path.is_dir():
+        raise VideoDataError(f"{path}: folder not found")
+    if kind == "pushing":
+        return _bair_sequence(path, min_frames)
+    if path.name not in DANCE_SPLITS:
+        raise VideoDataError(f"{path}: a dance clip is a split folder, {' or '.join(DANCE_SPLITS)}"
+                             f", holding <split>_img and <split>_label")
+    split = load_dance(path.parent, path.name, min_frames)
+    return split.frames[0], split.conditions[0]
+
+
 def load_bair(root: str | Path, split: str, min_frames: int) -> VideoSplit:
     """Every `<trajectory>/<k>` sequence of a BAIR split, sorted by trajectory then k."""
     split_dir = _split_dir(root, split, BAIR_SPLITS, min_frames)

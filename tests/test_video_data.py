@@ -22,7 +22,9 @@ from cvae_study.datasets.video import (
     DANCE_SPLITS,
     VideoDataError,
     VideoSplit,
+    geometry,
     load_bair,
+    load_clip,
     load_dance,
     load_split,
 )
@@ -112,6 +114,15 @@ def test_dance_reads_back_resized_with_a_label_per_frame(dance_root):
         assert image.size == (128, 64)  # written at twice DANCE_SIZE, so the resize runs
 
 
+def test_dance_splits_show_one_dancer_in_one_room_dancing_differently(dance_root):
+    """The lab's setting: validation is unseen motion of the person trained on."""
+    train, val = (load_dance(dance_root, split, 16) for split in DANCE_SPLITS)
+    first_train, first_val = train.frames[0][0], val.frames[0][0]  # (3, H, W)
+    assert torch.equal(first_train[:, 0, 0], first_val[:, 0, 0])  # the wall
+    assert torch.equal(first_train[:, -1, 0], first_val[:, -1, 0])  # the floor
+    assert not torch.equal(train.conditions[0][:16], val.conditions[0][:16])
+
+
 def test_load_split_dispatches_on_kind(pushing_root, dance_root):
     assert load_split("pushing", pushing_root, "test", 12).condition_shape == (7,)
     assert load_split("dance", dance_root, "val", 16).condition_shape == (3, *DANCE_SIZE)
@@ -119,6 +130,22 @@ def test_load_split_dispatches_on_kind(pushing_root, dance_root):
         load_split("kitchen", pushing_root, "test", 12)
     with pytest.raises(ValueError, match="valid splits: train, val"):
         load_dance(dance_root, "validate", 16)
+
+
+def test_a_clip_is_one_sequence_in_the_shape_geometry_promises(pushing_root, dance_root):
+    frames, conditions = load_clip("pushing", first_sequence(pushing_root), 12)
+    assert frames.shape == (FRAMES, 3, *geometry("pushing")[0])
+    assert conditions.shape == (FRAMES, *geometry("pushing")[1])
+    frames, conditions = load_clip("dance", dance_root / "val", 16)
+    split = load_dance(dance_root, "val", 16)
+    assert torch.equal(frames, split.frames[0]) and torch.equal(conditions, split.conditions[0])
+    assert conditions.shape[1:] == geometry("dance")[1]
+    with pytest.raises(VideoDataError, match=named(dance_root / "val" / "val_img")):
+        load_clip("dance", dance_root / "val" / "val_img", 16)
+    with pytest.raises(VideoDataError, match=named(dance_root / "nowhere")):
+        load_clip("dance", dance_root / "nowhere", 16)
+    with pytest.raises(ValueError, match="valid kinds: pushing, dance"):
+        geometry("kitchen")
 
 
 def test_write_dispatches_on_kind(tmp_path):
@@ -191,7 +218,7 @@ def test_data_root_follows_the_environment(tmp_path, monkeypatch):
 def test_default_dataset_is_written_once_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("CVAE_STUDY_DATA", str(tmp_path))
     path = default_dataset("dance", 1, seed=2)
-    assert path == tmp_path / "dance-n1-s2-v1"
+    assert path == tmp_path / f"dance-n1-s2-v{synthetic.DATA_VERSION}"
     assert load_dance(path, "val", 16).lengths == (32,)
     frame = path / "train" / "train_img" / "frame0.png"
     written = frame.stat().st_mtime_ns
@@ -202,13 +229,13 @@ def test_default_dataset_is_written_once_and_reused(tmp_path, monkeypatch):
     monkeypatch.setattr(synthetic, "write", no_writing)
     assert default_dataset("dance", 1, seed=2) == path
     assert frame.stat().st_mtime_ns == written
-    assert os.listdir(tmp_path) == ["dance-n1-s2-v1"]  # no temporary folder left
+    assert os.listdir(tmp_path) == [path.name]  # no temporary folder left
 
 
 def test_default_dataset_keeps_the_copy_that_was_renamed_first(tmp_path, monkeypatch):
     """Another process finishing while this one writes: its copy stays, ours is discarded."""
     monkeypatch.setenv("CVAE_STUDY_DATA", str(tmp_path))
-    target = tmp_path / "dance-n1-s0-v1"
+    target = tmp_path / f"dance-n1-s0-v{synthetic.DATA_VERSION}"
     real_write = synthetic.write
 
     def racing_write(kind, out, sequences, seed):
