@@ -65,6 +65,9 @@ class VideoCVAEConfig:
     prior: Literal["fixed", "learned"] = "learned"  # fixed: N(0, I), as the lab
     latent_size: int = field(default=64, metadata={"low": 1, "high": 512})  # |z|, the paper's
     condition_size: int = field(default=32, metadata={"low": 1, "high": 512})
+    # Ours, not SVG-LP's: the condition also drawn as a map (see ConditionMap) beside the
+    # decoder's finest skip (its gain is measured in the README). False: the paper's model.
+    spatial_condition: bool = True
 
 
 def resolve_preset(config: VideoCVAEConfig, device: torch.device) -> str:
@@ -116,7 +119,8 @@ class FrameEncoder(nn.Module):
 class FrameDecoder(nn.Module):
     """features (B, G) + encoder skips -> frames (B, 3, H, W) in [0, 1]."""
 
-    def __init__(self, widths: Widths, frame_size: tuple[int, int]):
+    def __init__(self, widths: Widths, frame_size: tuple[int, int], map_channels: int = 0):
+        """map_channels: a condition map concatenated to the finest stage skip."""
         super().__init__()
         channels = widths.channels
         bottom = (frame_size[0] >> STAGES, frame_size[1] >> STAGES)
@@ -127,9 +131,10 @@ class FrameDecoder(nn.Module):
         self.up = nn.Upsample(scale_factor=2) if widths.style == "vgg" else nn.Identity()
         # Stage i (deepest first) sees its input concatenated with skip i.
         outputs = (*channels[:-1][::-1], channels[0])
+        extra = [0] * (len(channels) - 1) + [map_channels]
         self.stages = nn.ModuleList(
-            _stage(widths, 2 * c, o, transposed=True)
-            for c, o in zip(channels[::-1], outputs, strict=True))
+            _stage(widths, 2 * c + e, o, transposed=True)
+            for c, o, e in zip(channels[::-1], outputs, extra, strict=True))
         # The last layer sees the skip frame's own pixels: static background is copied, not
         # redrawn.
         self.to_frame = nn.Sequential(nn.Conv2d(channels[0] + 3, 3, 3, padding=1), nn.Sigmoid())
@@ -191,6 +196,40 @@ class ConditionEncoder(nn.Module):
         return self.net(condition)
 
 
+class ConditionMap(nn.Module):
+    """A frame's condition as a map (B, K, h, w) at the finest skip's resolution.
+
+    Where the condition puts things (the end effector, the limbs of a pose) is where pixels
+    change. A per-pixel network of the 7 numbers and the pixel's coordinates renders a
+    position far more easily than a decoder does from a vector (the spatial-broadcast
+    decoder of Watters et al. 2019); pose images are maps already: a small conv net."""
+
+    CHANNELS = 16
+
+    def __init__(self, condition_shape: tuple[int, ...], size: tuple[int, int]):
+        super().__init__()
+        self.size = size
+        k = self.CHANNELS
+        self.vector = len(condition_shape) == 1
+        if self.vector:
+            ys, xs = torch.meshgrid(torch.linspace(-1, 1, size[0]), torch.linspace(-1, 1, size[1]),
+                                    indexing="ij")
+            self.register_buffer("coordinates", torch.stack([xs, ys]), persistent=False)
+            self.net = nn.Sequential(nn.Conv2d(condition_shape[0] + 2, 32, 1), nn.LeakyReLU(0.2),
+                                     nn.Conv2d(32, k, 1), nn.LeakyReLU(0.2))
+        else:
+            self.net = nn.Sequential(nn.Conv2d(condition_shape[0], 16, 3, padding=1),
+                                     nn.LeakyReLU(0.2), nn.Conv2d(16, k, 3, padding=1),
+                                     nn.LeakyReLU(0.2))
+
+    def forward(self, condition: torch.Tensor) -> torch.Tensor:
+        if not self.vector:  # (B, 3, H, W) pose images
+            return self.net(nn.functional.interpolate(condition, self.size, mode="area"))
+        tiled = condition[:, :, None, None].expand(-1, -1, *self.size)  # (B, 7, h, w)
+        grid = self.coordinates.expand(len(condition), -1, -1, -1)  # (B, 2, h, w)
+        return self.net(torch.cat([tiled, grid], dim=1))
+
+
 class VideoCVAE(nn.Module):
     """The blocks of the model; the task runs them over time and computes the losses."""
 
@@ -207,7 +246,13 @@ class VideoCVAE(nn.Module):
         w = PRESETS[preset]
         g, z, c = w.frame_features, config.latent_size, config.condition_size
         self.encoder = FrameEncoder(w, frame_size)
-        self.decoder = FrameDecoder(w, frame_size)
+        self.condition_map = None
+        if config.spatial_condition:
+            shift = 1 if w.style == "dcgan" else 0  # the finest skip: H/2 (dcgan) or H (vgg)
+            self.condition_map = ConditionMap(
+                condition_shape, (frame_size[0] >> shift, frame_size[1] >> shift))
+        self.decoder = FrameDecoder(w, frame_size,
+                                    ConditionMap.CHANNELS if config.spatial_condition else 0)
         self.condition_encoder = ConditionEncoder(condition_shape, c)
         self.posterior = StepLSTM(g, z, w.rnn, w.posterior_layers, gaussian=True)
         self.prior = (StepLSTM(g, z, w.rnn, w.prior_layers, gaussian=True)
@@ -245,6 +290,15 @@ class VideoCVAE(nn.Module):
         source = [min(t - 1, n_past - 1) for t in range(1, length)]
         skips = [s.view(batch, length, *s.shape[1:])[:, :n_past] for s in skips]
         c_all = self.condition_encoder(conditions.flatten(0, 1)).view(batch, length, -1)
+        maps = None  # (B, T, K, h, w): the condition map of each frame, if any
+        if self.condition_map is not None:
+            maps = self.condition_map(conditions.flatten(0, 1)).unflatten(0, (batch, length))
+
+        def with_map(skip: list[torch.Tensor], frame_maps: torch.Tensor | None):
+            if frame_maps is None:
+                return skip
+            return [skip[0], torch.cat([skip[1], frame_maps], dim=1), *skip[2:]]
+
         free_running = from_prior or not teacher_forced
         decoded: dict[int, torch.Tensor] = {}
         deferred = []  # steps whose frame nothing needs before the end: decoded in one batch
@@ -260,13 +314,17 @@ class VideoCVAE(nn.Module):
             z = reparameterize(mean, logvar, noise)
             g = self.predictor(torch.cat([h_previous, z, c_all[:, t]], dim=1))
             if free_running and t >= n_past:
-                decoded[t] = self.decoder(g, [s[:, source[t - 1]] for s in skips])
+                skip = [s[:, source[t - 1]] for s in skips]
+                decoded[t] = self.decoder(g, with_map(skip, None if maps is None else maps[:, t]))
             else:
                 deferred.append((t, g))
         if deferred:
             steps = torch.tensor([source[t - 1] for t, _ in deferred], device=frames.device)
             g = torch.stack([g for _, g in deferred], dim=1).flatten(0, 1)  # (B * steps, G)
             skip = [s.index_select(1, steps).flatten(0, 1) for s in skips]
+            if maps is not None:
+                at = torch.tensor([t for t, _ in deferred], device=frames.device)
+                skip = with_map(skip, maps.index_select(1, at).flatten(0, 1))
             predicted = self.decoder(g, skip).unflatten(0, (batch, len(deferred)))
             for i, (t, _) in enumerate(deferred):
                 decoded[t] = predicted[:, i]

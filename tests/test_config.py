@@ -231,6 +231,6 @@ def test_configs_are_frozen():
 
 def test_a_section_keeps_its_task_defaults_when_one_key_is_overridden():
     video = build("video", {"train.seed": 3})
-    assert (video.train.epochs, video.train.batch_size, video.train.seed) == (6, 16, 3)
+    assert (video.train.epochs, video.train.batch_size, video.train.seed) == (8, 16, 3)
     assert build("video", {"optim.name": "sgd"}).optim.lr == 0.002
     assert build("text", {"train.seed": 3}).train.epochs == 40

@@ -64,6 +64,26 @@ def test_forward_backward_and_sampling_shapes(preset, kind, prior):
     assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])
 
 
+@pytest.mark.parametrize("spatial", [True, False])
+@pytest.mark.parametrize("preset", ["cpu", "svg"])
+@pytest.mark.parametrize("kind", ["pushing", "dance"])
+def test_the_condition_map_reaches_the_decoder_and_can_be_turned_off(spatial, preset, kind):
+    frame_size, condition_shape = CONDITIONS[kind]
+    model = VideoCVAE(VideoCVAEConfig(latent_size=4, spatial_condition=spatial), preset,
+                      frame_size, condition_shape)
+    assert (model.condition_map is not None) == spatial  # off: SVG-LP's own model
+    frames = torch.rand(2, 4, 3, *frame_size)
+    conditions = torch.rand(2, 4, *condition_shape)
+    for teacher_forced in (True, False):
+        model.zero_grad()
+        rollout = model.unroll(frames, conditions, n_past=2, teacher_forced=teacher_forced)
+        assert rollout.frames.shape == (2, 3, 3, *frame_size)
+        rollout.frames.mean().backward()
+        assert model.condition_encoder.net[0].weight.grad.abs().sum() > 0
+        if spatial:
+            assert model.condition_map.net[0].weight.grad.abs().sum() > 0
+
+
 def test_the_presets_differ_in_size_and_auto_picks_by_device():
     sizes = {preset: sum(p.numel() for p in VideoCVAE(VideoCVAEConfig(), preset, (64, 64),
                                                        (7,)).parameters())
