@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cvae_study.datasets.tense import TenseDataError
 from cvae_study.study import config, tracking
+from cvae_study.study import metrics as m
 from cvae_study.study.tasks.base import resolve_device
 from cvae_study.study.tracking import TrackingError
 
@@ -145,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("-n", type=int, default=5, help="how many (default 5)")
     generate.add_argument("--seed", type=int, default=0)
 
+    predict = commands.add_parser("predict", help="future frames of a clip with an exported "
+                                  "video model, as a GIF or PNG strip")
+    predict.add_argument("--model", required=True, help="a video bundle (cvae-study export)")
+    predict.add_argument("--clip", required=True, help="pushing: a BAIR sequence folder "
+                         "(0.png ..., actions.csv, endeffector_positions.csv); dance: a split "
+                         "folder (val/ with val_img/ and val_label/)")
+    predict.add_argument("--start", type=int, default=0, help="the clip's first frame")
+    predict.add_argument("--out", required=True, help="FILE.gif (truth beside prediction) "
+                         "or FILE.png (truth over prediction)")
+
     ui = commands.add_parser("ui", help="browse the MLflow store with MLflow's own UI")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=5000)
@@ -167,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(demo)
     demo.add_argument("--smoke", action="store_true",
                       help="two tiny trials: checks the whole path in seconds")
+    demo.add_argument("--with-video", action="store_true",
+                      help="also a short video study, its best model predicting a clip")
     return parser
 
 
@@ -223,21 +236,21 @@ SMOKE = {"text": ["model.hidden_size=32", "model.latent_size=8", "model.embeddin
 # The demo study: eight trials of up to six epochs at the default width, with ASHA; about
 # five minutes on 2 CPU cores (README).
 DEMO_STUDY = ["--num-samples", "8", "--epochs", "6", "--set", "model.hidden_size=256"]
+# --with-video: four trials of three epochs of the cpu preset on 200 synthetic sequences.
+DEMO_VIDEO_STUDY = ["--num-samples", "4", "--epochs", "3", "--set", "model.preset=cpu",
+                    "--set", "data.sequences=200", "--set", "eval.clips=32"]
 
 
 DEMO_CONVERSIONS = (("walk", "sp", "p"), ("swim", "sp", "pg"), ("decide", "sp", "tp"),
                     ("carried", "p", "sp"))
 
 
-def _demo(args) -> int:
-    """The whole job: a study, its report, the best model exported and used."""
+def _demo_study(task: str, name: str, study: list[str], args) -> tuple[str, dict, Path]:
+    """A study of `task`, its report and its best model exported -> (store, report, bundle)."""
     from cvae_study.analysis.report import write_report
-    from cvae_study.datasets.tense import Conversion
-    from cvae_study.study.export import export, load_bundle
-    from cvae_study.study.tasks.text import convert_words, generate_words
+    from cvae_study.study.export import export
 
-    name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    argv = ["sweep", "text", "--name", name, *(["--smoke"] if args.smoke else DEMO_STUDY)]
+    argv = ["sweep", task, "--name", name, *study]
     for flag, value in (("--workdir", args.workdir), ("--tracking-uri", args.tracking_uri)):
         if value:
             argv += [flag, value]
@@ -247,6 +260,18 @@ def _demo(args) -> int:
     report = write_report(uri, name, home / "reports" / name)
     bundle_dir = home / "bundles" / name
     export(uri, name, bundle_dir)
+    return uri, report, bundle_dir
+
+
+def _demo(args) -> int:
+    """The whole job: a study, its report, the best model exported and used."""
+    from cvae_study.datasets.tense import Conversion
+    from cvae_study.study.bundle import load_bundle
+    from cvae_study.study.tasks.text import convert_words, generate_words
+
+    name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    uri, report, bundle_dir = _demo_study(
+        "text", name, ["--smoke"] if args.smoke else DEMO_STUDY, args)
     bundle = load_bundle(bundle_dir)
     max_len = bundle.meta["max_length"]
     print("\nThe best model, exported and used:")
@@ -259,10 +284,32 @@ def _demo(args) -> int:
         print(f"  generated: {' / '.join(row)}")
     print(f"\nReport:       {report['html']}")
     print(f"Model bundle: {bundle_dir}  (cvae-study convert --model {bundle_dir} ...)")
+    if args.with_video:
+        _demo_video(f"{name}-video", args)
     print(f"MLflow store: {uri}")
-    workdir = f" --workdir {home}" if args.workdir else ""
+    workdir = f" --workdir {args.workdir}" if args.workdir else ""
     print(f"Open the UI:  cvae-study ui{workdir}")
     return 0
+
+
+def _demo_video(name: str, args) -> None:
+    """A short video study, and its best model predicting a validation clip as a GIF."""
+    from cvae_study.study.bundle import load_bundle
+    from cvae_study.study.predict import predict_clip, write_prediction
+    from cvae_study.study.tasks.video import VALIDATION_SPLIT, data_root
+
+    _, report, bundle_dir = _demo_study(
+        "video", name, ["--smoke"] if args.smoke else DEMO_VIDEO_STUDY, args)
+    data = load_bundle(bundle_dir).config.data
+    root = data_root(data) / VALIDATION_SPLIT[data.kind]
+    clip = next(root.glob("*/0")) if data.kind == "pushing" else root
+    truth, predicted, scores = predict_clip(bundle_dir, clip)
+    out = write_prediction(tracking.workdir(args.workdir) / "predictions" / f"{name}.gif",
+                           truth, predicted)
+    print(f"\nVideo report: {report['html']}")
+    print(f"Video bundle: {bundle_dir}")
+    print(f"Prediction of {clip}: {out} (PSNR {scores[m.VAL_PSNR]:.2f} dB, copying the last "
+          f"frame {scores[m.VAL_PSNR_COPY_LAST]:.2f} dB)")
 
 
 def _study_paths(args):
@@ -347,27 +394,37 @@ def tense_index(name: str) -> int:
 
 def _convert(args) -> int:
     from cvae_study.datasets.tense import Conversion, encode_word
-    from cvae_study.study.export import load_bundle
+    from cvae_study.study.bundle import load_bundle
     from cvae_study.study.tasks.text import convert_words
 
     source, target = tense_index(args.source), tense_index(args.target)
     encode_word(args.word)  # a character outside a-z: a clear error, exit 2
-    bundle = load_bundle(args.model)
+    bundle = load_bundle(args.model, task_wanted="text")
     item = Conversion(args.word, source, "", target)
     print(convert_words(bundle.model, [item], bundle.meta["max_length"])[0])
     return 0
 
 
 def _generate(args) -> int:
-    from cvae_study.study.export import load_bundle
+    from cvae_study.study.bundle import load_bundle
     from cvae_study.study.tasks.text import generate_words
 
     if args.n < 1:
         raise ValueError(f"-n {args.n}: must be at least 1")
-    bundle = load_bundle(args.model)
+    bundle = load_bundle(args.model, task_wanted="text")
     for row in generate_words(bundle.model, args.n, args.seed, bundle.meta["max_length"],
                               bundle.config.eval.beam):
         print(" / ".join(row))
+    return 0
+
+
+def _predict(args) -> int:
+    from cvae_study.study.predict import predict_clip, write_prediction
+
+    truth, predicted, scores = predict_clip(args.model, args.clip, args.start)
+    out = write_prediction(Path(args.out).expanduser(), truth, predicted)
+    print(f"{out}: predicted frames at PSNR {scores[m.VAL_PSNR]:.2f} dB, copying the last frame "
+          f"{scores[m.VAL_PSNR_COPY_LAST]:.2f} dB")
     return 0
 
 
@@ -423,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "bench": _bench, "demo": _demo, "config": _config,
                 "sweep": _sweep, "resume": _resume, "report": _report_command,
-                "export": _export, "convert": _convert, "generate": _generate, "ui": _ui,
+                "export": _export, "convert": _convert, "generate": _generate,
+                "predict": _predict, "ui": _ui,
                 "data": _data}
     try:
         return handlers[args.command](args)

@@ -1,52 +1,36 @@
-"""The best trial of a study -> a model bundle someone can take away; loading a bundle.
-
-A bundle is a folder of model.safetensors, config.json (task, full flat config, the
-vocabulary and tense names), metrics.json and a model card README.md. Loading reads
-safetensors and JSON only: nothing is unpickled, so a bundle can never run code.
+"""The best trial of a study -> a model bundle someone can take away (see study/bundle.py).
 """
 
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.fs as pafs
-import torch
 from mlflow import MlflowClient
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from cvae_study.analysis.runs import load_json_artifact
-from cvae_study.datasets import tense
-from cvae_study.models.text_cvae import TextCVAE
+from cvae_study.datasets import tense, video
 from cvae_study.study import checkpoint, config
+from cvae_study.study.bundle import (
+    CARD_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    SAMPLES_FILE,
+    build_model,
+)
 from cvae_study.study.metrics import OBJECTIVES
 from cvae_study.study.storage import StudyStorage
 from cvae_study.study.study_records import PARENT, ROLE, TRIAL_ID
-from cvae_study.study.tasks.text import generate_words, load_data, sequence_length
+from cvae_study.study.tasks import text
 from cvae_study.study.tracking import check_reachable
-
-MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE = (
-    "model.safetensors", "config.json", "metrics.json", "README.md")
-BUNDLE_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE)
-TASKS = ("text",)
 
 
 class ExportError(ValueError):
     """The study, trial, metric or output folder cannot be exported as asked."""
-
-
-class BundleError(ValueError):
-    """A bundle is incomplete or does not fit its config; the message names the file."""
-
-
-@dataclass
-class Bundle:
-    task: str
-    config: Any  # the task's frozen config
-    model: torch.nn.Module
-    meta: dict[str, Any]  # config.json as written
 
 
 # ---- choosing the trial ---------------------------------------------------------------------
@@ -96,28 +80,72 @@ def _fetch_checkpoint(parent, run, folder: Path) -> Path:
 # ---- writing a bundle -----------------------------------------------------------------------
 
 
-def _model_card(meta: dict, metrics: dict, samples: list[tuple]) -> str:
+def _shape_meta(task: str, cfg: Any, counters: dict[str, Any]) -> dict[str, Any]:
+    """config.json's task keys: what bundle.build_model needs, and names a user reads."""
+    if task == "text":
+        return {"vocabulary": list(tense.VOCABULARY), "tenses": list(tense.TENSES),
+                "tense_names": tense.TENSE_LONG_NAMES,
+                "max_length": text.sequence_length(text.load_data(cfg.data).train)}
+    frame_size, condition_shape = video.geometry(cfg.data.kind)
+    return {"preset": counters["preset"], "frame_size": list(frame_size),
+            "condition_shape": list(condition_shape), "n_past": cfg.data.n_past,
+            "n_future": cfg.data.future_frames}
+
+
+def _copy_last_strip(client: MlflowClient, run_id: str, out: Path) -> bool:
+    """The trial's last logged prediction strip -> out/samples.png; False if it has none."""
+    strips = sorted(a.path for a in client.list_artifacts(run_id, "samples")
+                    if a.path.endswith("_strip.png"))
+    if not strips:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(client.download_artifacts(run_id, strips[-1], folder), out / SAMPLES_FILE)
+    return True
+
+
+def _card_text_part(meta: dict, model) -> tuple[str, list[str]]:
+    flat = meta["config"]
+    trained_on = (f"the {flat['data.source']} verb table (sp, tp, pg, p forms; verbs held out "
+                  "by a seeded split)")
+    samples = text.generate_words(model, 5, seed=0, max_len=meta["max_length"])
+    return trained_on, [
+        "## Samples: four tenses from one z ~ N(0, I)", "",
+        *[f"- {' / '.join(row)}" for row in samples],
+        "", "## Use it", "", "```",
+        "cvae-study convert --model THIS_FOLDER walk --from sp --to p",
+        "cvae-study generate --model THIS_FOLDER -n 5 --seed 0", "```"]
+
+
+def _card_video_part(meta: dict, has_strip: bool) -> tuple[str, list[str]]:
+    flat = meta["config"]
+    kind = flat["data.kind"]
+    data = flat["data.dir"] or (f"synthetic {kind} data ({flat['data.sequences']} training "
+                                f"sequences, seed {flat['data.seed']})")
+    condition = "robot actions and end-effector positions" if kind == "pushing" else "pose images"
+    trained_on = (f"{data}, {meta['preset']} preset: {meta['n_past']} observed frames, "
+                  f"{meta['n_future']} predicted, conditioned on {condition}")
+    clip = "A_BAIR_SEQUENCE_FOLDER" if kind == "pushing" else "A_DANCE_SPLIT_FOLDER"
+    strip = (["## Samples: ground truth (top) over prediction, validation clips", "",
+              f"![predictions]({SAMPLES_FILE})", ""] if has_strip else [])
+    return trained_on, [
+        *strip, "## Use it", "", "```",
+        f"cvae-study predict --model THIS_FOLDER --clip {clip} --out prediction.gif", "```"]
+
+
+def _model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> str:
     shown = [k for k in sorted(metrics) if k.startswith("val/") and "kl_dim" not in k]
     searched = meta["source"]["searched"]
     lines = [
         f"# {meta['task']} CVAE from study {meta['source']['study']}",
         "",
         f"Trial {meta['source']['trial_id']} (MLflow run {meta['source']['run_id']}), "
-        f"trained for {meta['config']['train.epochs']} epochs on the "
-        f"{meta['config']['data.source']} verb table "
-        "(sp, tp, pg, p forms; verbs held out by a seeded split).",
+        f"trained for {meta['config']['train.epochs']} epochs on {trained_on}.",
         "", "## Metrics (last epoch)", "", "| metric | value |", "|---|---|",
         *[f"| {key} | {metrics[key]:.4f} |" for key in shown],
         "", "## Hyperparameters searched", "", "| key | value |", "|---|---|",
         *[f"| {key} | {value} |" for key, value in searched.items()],
-        "", "The full configuration is in config.json.", "",
-        "## Samples: four tenses from one z ~ N(0, I)", "",
-        *[f"- {' / '.join(row)}" for row in samples],
-        "", "## Use it", "", "```",
-        "cvae-study convert --model THIS_FOLDER walk --from sp --to p",
-        "cvae-study generate --model THIS_FOLDER -n 5 --seed 0",
-        "```", "",
-        "In Python: `cvae_study.study.export.load_bundle(folder)` -> task, config and model "
+        "", "The full configuration is in config.json.", "", *rest, "",
+        "In Python: `cvae_study.study.bundle.load_bundle(folder)` -> task, config and model "
         "(safetensors and JSON only; nothing is unpickled).", "",
     ]
     return "\n".join(lines)
@@ -135,17 +163,14 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     with tempfile.TemporaryDirectory() as folder:
         saved = checkpoint.load(_fetch_checkpoint(parent, run, Path(folder)))
     cfg = config.from_flat(task, saved["config"])
-    model = TextCVAE(cfg.model, tense.VOCAB_SIZE, len(tense.TENSES))
-    model.load_state_dict(saved["state"]["model"])
-    max_len = sequence_length(load_data(cfg.data).train)
     space = load_json_artifact(client, parent.info.run_id, "study/space.json") or {}
     searched = {key: run.data.params.get(key) for key in space.get("searched", {})}
     meta = {"task": task, "config": config.flatten(cfg),
-            "vocabulary": list(tense.VOCABULARY),
-            "tenses": list(tense.TENSES), "tense_names": tense.TENSE_LONG_NAMES,
-            "max_length": max_len,
+            **_shape_meta(task, cfg, saved["state"]["counters"]),
             "source": {"study": name, "trial_id": run.data.tags[TRIAL_ID],
                        "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched}}
+    model = build_model(task, cfg, meta)
+    model.load_state_dict(saved["state"]["model"])
     metrics = dict(run.data.metrics)
     if out.exists():
         shutil.rmtree(out)
@@ -153,8 +178,9 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / MODEL_FILE)
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
     (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
-    samples = generate_words(model, 5, seed=0, max_len=max_len)
-    (out / CARD_FILE).write_text(_model_card(meta, metrics, samples))
+    parts = (_card_text_part(meta, model) if task == "text"
+             else _card_video_part(meta, _copy_last_strip(client, run.info.run_id, out)))
+    (out / CARD_FILE).write_text(_model_card(meta, metrics, *parts))
     result = {"bundle": str(out), "trial_id": meta["source"]["trial_id"],
               "run_id": run.info.run_id}
     if register:
@@ -169,36 +195,3 @@ def _register(client: MlflowClient, run_id: str, bundle: Path, model_name: str) 
         client.create_registered_model(model_name)
     source = f"{client.get_run(run_id).info.artifact_uri}/bundle"
     return str(client.create_model_version(model_name, source, run_id=run_id).version)
-
-
-# ---- loading a bundle -----------------------------------------------------------------------
-
-
-def load_bundle(folder: str | Path) -> Bundle:
-    """A bundle folder -> task, config and model; BundleError naming the file at fault."""
-    folder = Path(folder)
-    for name in BUNDLE_FILES:
-        if not (folder / name).is_file():
-            raise BundleError(f"{folder / name}: missing from the bundle")
-    try:
-        meta = json.loads((folder / CONFIG_FILE).read_text())
-        task = meta["task"]
-        flat = meta["config"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise BundleError(f"{folder / CONFIG_FILE}: not a bundle config ({error})") from None
-    if task not in TASKS:
-        raise BundleError(f"{folder / CONFIG_FILE}: unknown task {task!r}; tasks: "
-                          f"{', '.join(TASKS)}")
-    try:
-        cfg = config.from_flat(task, flat)
-    except config.ConfigError as error:
-        raise BundleError(f"{folder / CONFIG_FILE}: {error}") from None
-    model = TextCVAE(cfg.model, tense.VOCAB_SIZE, len(tense.TENSES))
-    try:
-        model.load_state_dict(load_file(folder / MODEL_FILE))
-    except Exception as error:  # safetensors' header errors and torch's shape mismatches
-        first = str(error).strip().splitlines()[0:3]
-        raise BundleError(f"{folder / MODEL_FILE}: does not fit {CONFIG_FILE}: "
-                          f"{' '.join(first)}") from None
-    model.eval()
-    return Bundle(task, cfg, model, meta)

@@ -13,7 +13,7 @@ from test_team_services import free_port, wait_for
 
 from cvae_study.datasets.tense import Conversion
 from cvae_study.study import cli, sweep, ui
-from cvae_study.study.export import BundleError, load_bundle
+from cvae_study.study.bundle import BundleError, load_bundle
 from cvae_study.study.tasks.text import convert_words
 
 pytestmark = pytest.mark.slow
@@ -68,6 +68,9 @@ def test_export_load_and_convert_round_trip(finished, tmp_path, capsys):
     assert code == 0 and len(lines) == 3 and all(len(line.split(" / ")) == 4 for line in lines)
     card = (out / "README.md").read_text()
     assert exported["trial_id"] in card and "cvae-study convert --model" in card
+    code, _, err = run_cli(["predict", "--model", str(out), "--clip", str(tmp_path),
+                            "--out", str(tmp_path / "x.gif")], capsys)
+    assert code == 2 and f"{out}: a text model; this command needs a video model" in err
 
 
 def test_an_existing_folder_is_refused_unless_forced(finished, tmp_path, capsys):

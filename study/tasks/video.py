@@ -98,6 +98,16 @@ def strip_png(truth: torch.Tensor, predicted: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
+@torch.no_grad()
+def predict(model: VideoCVAE, frames: torch.Tensor, conditions: torch.Tensor,
+            n_past: int) -> torch.Tensor:
+    """Clips (B, T, ...) -> predicted frames x_1 .. x_{T-1} (B, T - 1, 3, H, W): the first
+    n_past frames observed, the rest from the prior's draws, the same at every call."""
+    model.eval()
+    noise = torch.Generator().manual_seed(SAMPLE_SEED)
+    return model.unroll(frames, conditions, n_past, from_prior=True, noise=noise).frames
+
+
 class VideoTask(EpochTrainer):
     name = "video"
 
@@ -148,15 +158,12 @@ class VideoTask(EpochTrainer):
         loss = recon + beta * kl_penalty(kl_per_dim, cfg.free_bits, cfg.capacity)
         return loss, recon, kl_per_dim.sum(dim=1).mean()
 
-    # ---- evaluation -----------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        state = super().state()
+        state["counters"]["preset"] = self.preset  # what "auto" became; export rebuilds it
+        return state
 
-    @torch.no_grad()
-    def predict(self, frames: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
-        """Clips (B, T, ...) -> predicted frames x_1 .. x_{T-1}, repeatable draws."""
-        self.model.eval()
-        noise = torch.Generator().manual_seed(SAMPLE_SEED)
-        return self.model.unroll(frames, conditions, self.n_past, from_prior=True,
-                                 noise=noise).frames
+    # ---- evaluation -----------------------------------------------------------------------
 
     def evaluate(self, exhaustive: bool = False) -> dict[str, float]:
         """PSNR of each predicted frame on the validation clips, against copying the last
@@ -168,12 +175,13 @@ class VideoTask(EpochTrainer):
         for chunk in starts.split(batch):
             frames, conditions = self.val_clips.gather(chunk)
             truth = frames[:, self.n_past:]
-            predicted = self.predict(frames, conditions)
+            predicted = predict(self.model, frames, conditions, self.n_past)
             psnr.append(m.psnr(predicted[:, future], truth))  # (B, n_future)
             copy_last.append(m.psnr(frames[:, self.n_past - 1 : self.n_past], truth))
             # Each clip with the conditions of the next clip in the batch: other sequences.
-            other.append(m.psnr(self.predict(frames, conditions.roll(1, dims=0))[:, future],
-                                truth))
+            other_conditions = conditions.roll(1, dims=0)
+            other.append(m.psnr(predict(self.model, frames, other_conditions, self.n_past)
+                                [:, future], truth))
             if strip is None:
                 shown = self.config.eval.strip_clips
                 strip = strip_png(frames[:shown], predicted[:shown]) if shown else None
