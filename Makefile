@@ -30,3 +30,4 @@ bench: $(STAMP)
 	mkdir -p benchmarks
 	$(BIN)/cvae-study bench text --out benchmarks/text-cpu.json
 	$(BIN)/cvae-study bench sweep --out benchmarks/sweep-cpu.json
+	$(BIN)/cvae-study bench video --out benchmarks/video-cpu.json
