@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from cvae_study.datasets.tense import TenseDataError
-from cvae_study.study import config, tracking
+from cvae_study.study import config, workdir
 from cvae_study.study import metrics as m
 from cvae_study.study.tasks.base import resolve_device
-from cvae_study.study.tracking import TrackingError
+from cvae_study.study.workdir import TrackingError
 
 TASKS = ("text", "video")
 DATA_CHOICES = {"text": ("lemminflect", "lab"), "video": ("pushing", "dance")}
@@ -188,8 +188,8 @@ def _train(args) -> int:
 
     cfg = config.load(args.task, args.config, _overrides(args))
     resolve_device(args.device)  # a bad --device fails before anything is written
-    home = tracking.workdir(args.workdir)
-    uri = tracking.tracking_uri(args.tracking_uri, home)
+    home = workdir.workdir(args.workdir)
+    uri = workdir.tracking_uri(args.tracking_uri, home)
     result = train(args.task, cfg, args.device, uri, home, args.experiment,
                    progress=not args.quiet)
     print(json.dumps(summary(result, uri), indent=2))
@@ -201,20 +201,24 @@ def _train(args) -> int:
 
 
 def _bench(args) -> int:
-    from cvae_study.study.bench import run_bench
-    from cvae_study.study.bench_sweep import run_sweep_bench
-    from cvae_study.study.bench_video import run_video_bench
-
+    # Each bench is imported where it runs: text and video need only torch (a GPU machine
+    # may have nothing else), the sweep bench needs Ray and MLflow.
     if args.task == "sweep":
+        from cvae_study.study.bench_sweep import run_sweep_bench
+
         config.build("text", config.parse_assignments(args.set))  # bad --set: exit 2 now
         folder = time.strftime("bench-sweep-%Y%m%d-%H%M%S")
-        report = run_sweep_bench(tracking.workdir(args.workdir) / folder, args.set, args.seed)
+        report = run_sweep_bench(workdir.workdir(args.workdir) / folder, args.set, args.seed)
     elif args.task == "video":
+        from cvae_study.study.bench_video import run_video_bench
+
         kinds = [kind for kind in args.quality.split(",") if kind]
         for kind in kinds:
             config.build("video", {"data.kind": kind})  # names a bad kind before any run
         report = run_video_bench(args.device, _overrides(args), args.steps, kinds)
     else:
+        from cvae_study.study.bench import run_bench
+
         cfg = config.load(args.task, args.config, _overrides(args))
         report = run_bench(args.task, cfg, args.device, args.minutes)
     text = json.dumps(report, indent=2)
@@ -257,8 +261,8 @@ def _demo_study(task: str, name: str, study: list[str], args) -> tuple[str, dict
         if value:
             argv += [flag, value]
     _sweep(build_parser().parse_args(argv))
-    home = tracking.workdir(args.workdir)
-    uri = tracking.tracking_uri(args.tracking_uri, home)
+    home = workdir.workdir(args.workdir)
+    uri = workdir.tracking_uri(args.tracking_uri, home)
     report = write_report(uri, name, home / "reports" / name)
     bundle_dir = home / "bundles" / name
     export(uri, name, bundle_dir)
@@ -306,7 +310,7 @@ def _demo_video(name: str, args) -> None:
     root = data_root(data) / VALIDATION_SPLIT[data.kind]
     clip = next(root.glob("*/0")) if data.kind == "pushing" else root
     truth, predicted, scores = predict_clip(bundle_dir, clip)
-    out = write_prediction(tracking.workdir(args.workdir) / "predictions" / f"{name}.gif",
+    out = write_prediction(workdir.workdir(args.workdir) / "predictions" / f"{name}.gif",
                            truth, predicted)
     print(f"\nVideo report: {report['html']}")
     print(f"Video bundle: {bundle_dir}")
@@ -317,7 +321,7 @@ def _demo_video(name: str, args) -> None:
 def _study_paths(args):
     from cvae_study.study.storage import StudyStorage
 
-    home = tracking.workdir(args.workdir)
+    home = workdir.workdir(args.workdir)
     return home, StudyStorage(args.storage or home / "ray_results")
 
 
@@ -345,7 +349,7 @@ def _sweep(args) -> int:
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         shared_storage=args.shared_storage, metric=args.metric, seed=args.seed,
         search=args.search, early_stopping=not args.no_early_stopping)
-    uri = tracking.tracking_uri(args.tracking_uri, home)
+    uri = workdir.tracking_uri(args.tracking_uri, home)
     study = sweep.prepare(options, args.study, assignments, storage, uri, home)
     _report(sweep.run(study, address=args.address))
     print(f"Resume it:    cvae-study resume {options.name} --workdir {home}")
@@ -364,9 +368,9 @@ def _resume(args) -> int:
 def _report_command(args) -> int:
     from cvae_study.analysis.report import write_report
 
-    home = tracking.workdir(args.workdir)
+    home = workdir.workdir(args.workdir)
     out = Path(args.out).expanduser().resolve() if args.out else home / "reports" / args.name
-    paths = write_report(tracking.tracking_uri(args.tracking_uri, home), args.name, out)
+    paths = write_report(workdir.tracking_uri(args.tracking_uri, home), args.name, out)
     print(f"Report: {paths['html']}\nMarkdown: {paths['markdown']}")
     return 0
 
@@ -374,8 +378,8 @@ def _report_command(args) -> int:
 def _export(args) -> int:
     from cvae_study.study.export import export
 
-    home = tracking.workdir(args.workdir)
-    result = export(tracking.tracking_uri(args.tracking_uri, home), args.name,
+    home = workdir.workdir(args.workdir)
+    result = export(workdir.tracking_uri(args.tracking_uri, home), args.name,
                     Path(args.out).expanduser().resolve(), args.metric, args.trial,
                     args.force, args.register)
     print(json.dumps(result, indent=2))
@@ -437,8 +441,8 @@ def _interrupt(signum, frame):
 def _ui(args) -> int:
     from cvae_study.study import ui
 
-    home = tracking.workdir(args.workdir)
-    uri = tracking.tracking_uri(args.tracking_uri, home)
+    home = workdir.workdir(args.workdir)
+    uri = workdir.tracking_uri(args.tracking_uri, home)
     if args.host not in ui.LOOPBACK:
         print(f"warning: --host {args.host} serves the MLflow store to your network, with no "
               "authentication", file=sys.stderr)

@@ -1,9 +1,8 @@
-"""Where records go: the workdir, the MLflow tracking URI, and logging one run's epochs."""
+"""MLflow tracking: experiments, reachability checks, and logging one run's epochs."""
 
 import base64
 import io
 import json
-import os
 import platform
 import socket
 import subprocess
@@ -17,25 +16,7 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from cvae_study.study.tasks.base import IMAGES
-
-HOME_ENV = "CVAE_STUDY_HOME"
-DEFAULT_WORKDIR = "cvae-study-runs"
-
-
-class TrackingError(RuntimeError):
-    """The tracking store cannot be used; raised before any training starts."""
-
-
-def workdir(path: str | None = None) -> Path:
-    """--workdir, else $CVAE_STUDY_HOME, else ./cvae-study-runs (created)."""
-    chosen = Path(path or os.environ.get(HOME_ENV) or DEFAULT_WORKDIR).expanduser().resolve()
-    chosen.mkdir(parents=True, exist_ok=True)
-    return chosen
-
-
-def tracking_uri(uri: str | None, home: Path) -> str:
-    """--tracking-uri, else a sqlite store in the workdir (MLflow 3 refuses a bare ./mlruns)."""
-    return uri or f"sqlite:///{home / 'mlflow.db'}"
+from cvae_study.study.workdir import TrackingError
 
 
 def artifact_location(uri: str, home: Path) -> str | None:

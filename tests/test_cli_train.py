@@ -1,6 +1,8 @@
 """`cvae-study train text` end to end: a real (tiny) run, read back from a real MLflow store."""
 
 import json
+import subprocess
+import sys
 
 import mlflow
 import pytest
@@ -124,3 +126,22 @@ def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny
     assert run.data.tags["outcome"] == "diverged" and run.info.status == "FAILED"
     logged = client.get_metric_history(run.info.run_id, m.TRAIN_LOSS)
     assert len(logged) == summary["epochs"]
+
+
+def test_bench_runs_where_neither_ray_mlflow_nor_optuna_is_installed(tmp_path, lab_dir,
+                                                                     tiny_args):
+    """A GPU machine may have torch and nothing else: `bench` and the tasks must not need
+    the sweep and tracking stack. Their imports are blocked in a fresh interpreter."""
+    out = tmp_path / "bench.json"
+    argv = ["bench", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "1",
+            "--device", "cpu", "--out", str(out), *tiny_args]
+    script = ("import sys\n"
+              "for name in ('ray', 'mlflow', 'optuna'):\n"
+              "    sys.modules[name] = None  # any import of it now fails\n"
+              "from cvae_study.study.cli import main\n"
+              f"sys.exit(main({argv!r}))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["epochs"] == 1 and report["device"] == "cpu"
