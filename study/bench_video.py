@@ -1,7 +1,8 @@
 """`cvae-study bench video`: training speed of both presets, and the quality targets.
 
-Speed: training clips per second of the svg and cpu presets on this device, and what that
-makes one epoch of a BAIR-sized data set (44,000 sequences of 30 frames). Quality: the
+Speed: training clips per second of the svg and cpu presets on this device (on a GPU also
+with bf16 mixed precision), and what that makes one epoch of a BAIR-sized data set (44,000
+sequences of 30 frames). Quality: the
 default `train video` configuration on each synthetic data set, trained for its epochs and
 judged on every validation clip against copying the last observed frame (target: at least
 3 dB better) and against predicting with other clips' conditions (at least 1 dB better).
@@ -24,10 +25,11 @@ GAIN_OVER_COPY_DB = 3.0
 CONDITION_GAIN_DB = 1.0
 
 
-def training_speed(preset: str, device: torch.device, steps: int,
+def training_speed(preset: str, precision: str, device: torch.device, steps: int,
                    assignments: list[str]) -> dict[str, Any]:
     """Clips per second over `steps` timed optimiser steps, after two warm-up steps."""
-    cfg = config.build("video", {**config.parse_assignments(assignments), "model.preset": preset})
+    cfg = config.build("video", {**config.parse_assignments(assignments), "model.preset": preset,
+                                 "train.precision": precision})
     task = VideoTask(cfg, device)
     batches = iter(task.batches())
     for _ in range(2):
@@ -44,6 +46,7 @@ def training_speed(preset: str, device: torch.device, steps: int,
     per_sequence = 30 // (cfg.data.n_past + cfg.data.future_frames)  # clips of a sequence
     return {
         "preset": preset,
+        "precision": precision,
         "parameters": sum(p.numel() for p in task.model.parameters()),
         "batch_size": cfg.train.batch_size,
         "clip_frames": cfg.data.n_past + cfg.data.future_frames,
@@ -90,12 +93,15 @@ def quality(kind: str, device: torch.device, assignments: list[str]) -> dict[str
 def run_video_bench(device_name: str, assignments: list[str], steps: int,
                     kinds: list[str]) -> dict[str, Any]:
     device = resolve_device(device_name)
+    # bf16 autocast pays on a GPU's tensor cores; on a CPU without them it only adds casts.
+    precisions = ("fp32", "bf16") if device.type == "cuda" else ("fp32",)
     return {
         "task": "video",
         "device": str(device),
         "machine": f"{platform.processor() or platform.machine()}, "
                    f"{torch.get_num_threads()} torch threads",
         "torch": torch.__version__,
-        "speed": [training_speed(preset, device, steps, assignments) for preset in ("cpu", "svg")],
+        "speed": [training_speed(preset, precision, device, steps, assignments)
+                  for preset in ("cpu", "svg") for precision in precisions],
         "quality": [quality(kind, device, assignments) for kind in kinds],
     }

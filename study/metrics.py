@@ -13,6 +13,7 @@ TRAIN_RECON = "train/recon"
 TRAIN_KL = "train/kl"
 TRAIN_KL_WEIGHT = "train/kl_weight"
 TRAIN_TF_RATIO = "train/tf_ratio"
+TRAIN_LR = "train/lr"
 
 VAL_BLEU4 = "val/bleu4"  # heldout verbs, never trained on
 VAL_BLEU4_SEEN = "val/bleu4_seen"  # the lab's protocol: training verbs

@@ -146,3 +146,19 @@ def test_cyclical_runs_are_comparable_at_the_epochs_where_a_cycle_ends(
                 if kl_weight(s, cfg, steps_per_epoch * epochs) < kl_weight(s - 1, cfg,
                                                                          steps_per_epoch * epochs)]
     assert {-(-s // steps_per_epoch) for s in restarts} <= set(expected)
+
+
+def test_learning_rate_is_constant_or_decays_along_a_cosine_to_zero():
+    from cvae_study.study.config import OptimConfig
+    from cvae_study.study.tasks.base import learning_rate
+
+    constant = OptimConfig(lr=0.01)
+    assert {learning_rate(step, constant, TOTAL) for step in (0, 200, TOTAL)} == {0.01}
+    cosine = OptimConfig(lr=0.01, lr_decay="cosine")
+    assert learning_rate(0, cosine, TOTAL) == pytest.approx(0.01)
+    assert learning_rate(TOTAL // 2, cosine, TOTAL) == pytest.approx(0.005)
+    assert learning_rate(TOTAL // 4, cosine, TOTAL) == pytest.approx(0.005 * (1 + 2**-0.5))
+    assert learning_rate(TOTAL, cosine, TOTAL) == pytest.approx(0.0, abs=1e-12)
+    assert learning_rate(2 * TOTAL, cosine, TOTAL) == pytest.approx(0.0, abs=1e-12)
+    rates = [learning_rate(step, cosine, TOTAL) for step in range(TOTAL)]
+    assert rates == sorted(rates, reverse=True)

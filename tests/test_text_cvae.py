@@ -168,6 +168,17 @@ def test_text_task_kl_weight_follows_the_monotonic_schedule(tiny_task):
     assert second["train/kl_weight"] == pytest.approx(0.625)
 
 
+def test_text_task_learning_rate_decays_over_the_run_and_resumes_from_the_step(tiny_task):
+    task = tiny_task({"optim.lr_decay": "cosine", "optim.lr": 0.01, "train.epochs": 2})
+    first = task.train_epoch()
+    # Steps 0 and 1 of 4: the second is a quarter into the cosine.
+    assert first["train/lr"] == pytest.approx(0.005 * (1 + 2**-0.5))
+    resumed = tiny_task({"optim.lr_decay": "cosine", "optim.lr": 0.01, "train.epochs": 2})
+    resumed.load_state(task.state())
+    assert resumed.train_epoch()["train/lr"] == pytest.approx(task.train_epoch()["train/lr"])
+    assert task.optimizer.param_groups[0]["lr"] == pytest.approx(0.005 * (1 - 2**-0.5))
+
+
 def _word_log_prob(model, z, tense, tokens):
     """log p(tokens up to and including the first EOS | z, tense) under teacher forcing."""
     inputs = torch.cat([torch.full_like(tokens[:, :1], SOS), tokens[:, :-1]], dim=1)

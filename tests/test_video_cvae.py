@@ -149,6 +149,23 @@ def test_a_few_steps_on_one_batch_lower_the_loss(pushing_dir):
     assert last < 0.7 * first
 
 
+@pytest.mark.parametrize("kind", ["pushing", "dance"])
+def test_bf16_mixed_precision_steps_train_in_autocast_and_keep_fp32_weights(
+        kind, pushing_dir, dance_dir):
+    task = tiny_task(kind, pushing_dir if kind == "pushing" else dance_dir,
+                     **{"train.precision": "bf16", "optim.lr": 3e-3})
+    batch = next(iter(task.batches()))
+    conv = next(module for module in task.model.modules() if isinstance(module, torch.nn.Conv2d))
+    dtypes = []
+    conv.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
+    first = task.train_step(batch, 1.0, True)[0]
+    assert set(dtypes) == {torch.bfloat16}
+    for _ in range(10):
+        last = task.train_step(batch, 1.0, True)[0]
+    assert first.dtype == torch.float32 and last.item() < first.item()
+    assert all(p.dtype == torch.float32 for p in task.model.parameters())
+
+
 def test_free_running_training_feeds_predictions_back(pushing_dir):
     task = tiny_task("pushing", pushing_dir, **{"tf.start": 0.0})
     metrics = task.train_epoch()

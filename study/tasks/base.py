@@ -37,10 +37,11 @@ class Task(Protocol):
 
 class EpochTrainer:
     """The epoch loop and checkpoint state of a task. A task sets config (with kl, tf, optim
-    and train sections), model, optimizer, generator, steps_per_epoch, step and epoch, and
-    defines batches() and training_loss()."""
+    and train sections), device, model, optimizer, generator, steps_per_epoch, step and
+    epoch, and defines batches() and training_loss()."""
 
     config: Any
+    device: torch.device
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     generator: torch.Generator  # every random draw of training: batches, coin flips
@@ -64,6 +65,9 @@ class EpochTrainer:
         totals = {m.TRAIN_LOSS: 0.0, m.TRAIN_RECON: 0.0, m.TRAIN_KL: 0.0, m.TRAIN_KL_WEIGHT: 0.0}
         for batch in self.batches():
             beta = kl_weight(self.step, cfg.kl, total_steps)
+            lr = learning_rate(self.step, cfg.optim, total_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
             teacher_forced = torch.rand((), generator=self.generator).item() < tf_ratio
             loss, recon, kl = self.train_step(batch, beta, teacher_forced)
             for key, value in ((m.TRAIN_LOSS, loss), (m.TRAIN_RECON, recon), (m.TRAIN_KL, kl)):
@@ -72,11 +76,14 @@ class EpochTrainer:
         self.epoch += 1
         metrics = {key: value / self.steps_per_epoch for key, value in totals.items()}
         metrics[m.TRAIN_TF_RATIO] = tf_ratio
+        metrics[m.TRAIN_LR] = lr
         return metrics
 
     def train_step(self, batch, beta: float, teacher_forced: bool):
         """One optimiser step on a batch -> its loss, recon and KL."""
-        loss, recon, kl = self.training_loss(batch, beta, teacher_forced)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.config.train.precision == "bf16"):
+            loss, recon, kl = self.training_loss(batch, beta, teacher_forced)
         check_finite(loss, self.step)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -118,6 +125,15 @@ def check_finite(loss: torch.Tensor, step: int) -> None:
     value = loss.item()
     if not math.isfinite(value):
         raise Diverged(f"training loss became {value} at step {step}; stopping this run")
+
+
+def learning_rate(step: int, optim, total_steps: int) -> float:
+    """The learning rate at optimiser step `step` (0-based): a pure function of the step,
+    like the KL schedule, so a resumed run needs no scheduler state."""
+    if optim.lr_decay == "none":
+        return optim.lr
+    progress = min(step, total_steps) / total_steps
+    return 0.5 * optim.lr * (1.0 + math.cos(math.pi * progress))
 
 
 def build_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
