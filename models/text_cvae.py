@@ -19,9 +19,11 @@ class TextCVAEConfig:
     latent_size: int = field(default=32, metadata={"low": 1, "high": 512})
     condition_size: int = field(default=8, metadata={"low": 1, "high": 256})
     embedding_size: int = field(default=64, metadata={"low": 4, "high": 1024})
-    # Feed [z, condition] to the decoder at every step, not only into its initial state,
-    # so the latent cannot be forgotten over the word.
-    z_every_step: bool = True
+    # Feed [z, condition] to the decoder at every step, not only into its initial state.
+    # Off by default: with z in the initial state only, the decoder leans on the letters it
+    # wrote, a model of the verb table, and prior samples land on real verbs far more often
+    # (Gaussian score 0.31 against 0.41 after 100 epochs, benchmarks/text-levers).
+    z_every_step: bool = False
 
 
 class TextCVAE(nn.Module):

@@ -36,6 +36,8 @@ class OptimConfig:
     name: Literal["adam", "sgd"] = "adam"
     lr: float = field(default=3e-3, metadata={"low": 0.0, "high": 10.0, "low_open": True})
     grad_clip: float = field(default=1.0, metadata={"low": 0.0})  # 0 disables clipping
+    # none: lr throughout; cosine: from lr down to 0 over the run (Loshchilov & Hutter 2017)
+    lr_decay: Literal["none", "cosine"] = "none"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class TrainConfig:
     epochs: int = field(default=40, metadata={"low": 1})
     batch_size: int = field(default=64, metadata={"low": 1})
     seed: int = field(default=0, metadata={"low": 0})
+    # bf16: the training step's forward pass under bfloat16 autocast (mixed precision; no
+    # loss scaling needed); evaluation stays fp32.
+    precision: Literal["fp32", "bf16"] = "fp32"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,9 @@ class TextTrainConfig(TrainConfig):
     # reconstruct: the lab's objective, each word encoded and decoded in its own tense;
     # all_tenses: one form encoded, all four decoded from the same z (what generation needs).
     objective: Literal["reconstruct", "all_tenses"] = "all_tenses"
-    word_dropout: float = field(default=0.3, metadata={"low": 0.0, "high": 1.0})
+    # Bowman et al. 2016; 0 by default: it makes the decoder lean on z rather than on the
+    # verb table it memorises, which lowered the Gaussian score (benchmarks/text-levers).
+    word_dropout: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
 
 
 @dataclass(frozen=True)
@@ -67,16 +74,20 @@ class TextEvalConfig:
     samples: int = field(default=100, metadata={"low": 1})  # Gaussian-score samples
     # Generation decodes each (z, tense) by beam search of this width; 1 = greedy.
     # Conversion (BLEU-4) is always greedy, as in the lab.
-    beam: int = field(default=1, metadata={"low": 1, "high": 64})
+    beam: int = field(default=8, metadata={"low": 1, "high": 64})
 
 
 @dataclass(frozen=True)
 class TextConfig:
     model: TextCVAEConfig = TextCVAEConfig()
-    kl: KLConfig = KLConfig()
+    # KL weight 5 over free bits of 0.3 nats x 32 dimensions holds the KL near 9.3 nats, a
+    # little above the 8.7 that naming one of 5,801 training verbs takes: prior samples then
+    # fall on verbs rather than between them (README, Results).
+    kl: KLConfig = KLConfig(max_weight=5.0)
     tf: TeacherForcingConfig = TeacherForcingConfig()
-    optim: OptimConfig = OptimConfig()
-    train: TextTrainConfig = TextTrainConfig()
+    optim: OptimConfig = OptimConfig(lr_decay="cosine")
+    # 80 epochs of batch 128: about 12 minutes on 2 CPU cores with an evaluation each epoch.
+    train: TextTrainConfig = TextTrainConfig(epochs=80, batch_size=128)
     data: TextDataConfig = TextDataConfig()
     eval: TextEvalConfig = TextEvalConfig()
 
