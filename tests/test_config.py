@@ -38,6 +38,9 @@ def test_build_defaults_equal_the_dataclass_defaults():
         for section, cls in SECTIONS.items()
         for f in dataclasses.fields(cls)
     }
+    # The text task's own choices over its components' defaults (config.TextConfig).
+    expected.update({"kl.max_weight": 5.0, "optim.lr_decay": "cosine", "train.epochs": 80,
+                     "train.batch_size": 128})
     assert flat == expected
     assert config.kl.schedule == "monotonic" and config.kl.free_bits == 0.3
     assert config.model.hidden_size == 256
@@ -46,15 +49,15 @@ def test_build_defaults_equal_the_dataclass_defaults():
 def test_build_applies_and_coerces_overrides():
     config = build(
         "text",
-        {"kl.cycles": "3", "optim.lr": "0.05", "model.z_every_step": "false", "kl.ratio": 1},
+        {"kl.cycles": "3", "optim.lr": "0.05", "model.z_every_step": "true", "kl.ratio": 1},
     )
     assert config.kl.cycles == 3 and isinstance(config.kl.cycles, int)
     assert config.optim.lr == pytest.approx(0.05)
-    assert config.model.z_every_step is False
+    assert config.model.z_every_step is True
     assert config.kl.ratio == 1.0 and isinstance(config.kl.ratio, float)
     # Untouched fields keep their defaults.
     assert config.kl.schedule == KLConfig().schedule
-    assert config.train == TextTrainConfig()
+    assert config.train == TextConfig().train
 
 
 def test_flatten_from_flat_round_trip():
@@ -81,13 +84,13 @@ def test_load_yaml_file_with_nested_sections(tmp_path):
     path = tmp_path / "study.yaml"
     path.write_text(
         "kl:\n  schedule: monotonic\n  warmup_steps: 50\nmodel:\n  hidden_size: 16\n"
-        "  z_every_step: no\noptim:\n  lr: 1e-3\n"
+        "  z_every_step: true\noptim:\n  lr: 1e-3\n"
     )
     config = load("text", str(path))
     assert config.kl.schedule == "monotonic"
     assert config.kl.warmup_steps == 50
     assert config.model.hidden_size == 16
-    assert config.model.z_every_step is False
+    assert config.model.z_every_step is True
     assert config.optim.lr == pytest.approx(1e-3)
 
 
@@ -233,4 +236,4 @@ def test_a_section_keeps_its_task_defaults_when_one_key_is_overridden():
     video = build("video", {"train.seed": 3})
     assert (video.train.epochs, video.train.batch_size, video.train.seed) == (8, 16, 3)
     assert build("video", {"optim.name": "sgd"}).optim.lr == 0.002
-    assert build("text", {"train.seed": 3}).train.epochs == 40
+    assert build("text", {"train.seed": 3}).train.epochs == 80
