@@ -64,7 +64,7 @@ def test_export_load_and_convert_round_trip(finished, tmp_path, capsys):
                                "--to", "simple past"], capsys)
     assert code == 0 and stdout.strip() == expected
     code, stdout, _ = run_cli(["generate", "--model", str(out), "-n", "3", "--seed", "1"], capsys)
-    lines = stdout.strip().splitlines()
+    lines = stdout.rstrip("\n").split("\n")  # a tiny model may generate empty words
     assert code == 0 and len(lines) == 3 and all(len(line.split(" / ")) == 4 for line in lines)
     card = (out / "README.md").read_text()
     assert exported["trial_id"] in card and "cvae-study convert --model" in card
