@@ -113,7 +113,7 @@ def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny
         ["train", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "30",
          "--workdir", str(tmp_path), "--quiet", *tiny_args, "--set", "optim.name=sgd",
          "--set", "optim.lr=10", "--set", "optim.grad_clip=0", "--set", "kl.schedule=none",
-         "--set", "train.batch_size=4"],
+         "--set", "train.batch_size=4", "--set", "optim.lr_decay=none"],
         capsys,
     )
     assert code == 1

@@ -193,6 +193,9 @@ def test_ui_command_stops_its_server_on_ctrl_c(finished):
         out = process.stdout.read()
         assert "/#/experiments/" in out and "study small:" in out
         with socket.socket() as probe:
+            # SO_REUSEADDR lets the probe bind past the closed connections' TIME_WAIT, and
+            # still fails while anything listens on the port.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))  # the server let go of its port
     finally:
         if process.poll() is None:

@@ -125,11 +125,21 @@ def test_trials_asha_stopped_are_pruned_in_optuna_with_their_epoch_values(finish
 
 def test_a_diverging_trial_ends_as_diverged_and_scores_worst(tmp_path, lab_dir, tiny_args):
     study_file = tmp_path / "study.yaml"
+    # Every other searched key is fixed, so that only the lr decides. The old text defaults
+    # (z every step, word dropout, KL weight 2, constant lr) make lr=10 blow up in its
+    # first epoch, before any val/score is logged.
     study_file.write_text("space:\n  optim.lr: [0.001, 10.0]\n"
-                          "config:\n  optim.name: sgd\n  optim.grad_clip: 0\n")
+                          "config:\n  optim.name: sgd\n  optim.grad_clip: 0\n"
+                          "  optim.lr_decay: none\n  model.z_every_step: true\n"
+                          "  train.word_dropout: 0.3\n  kl.max_weight: 2\n"
+                          "  kl.schedule: monotonic\n  tf.start: 1.0\n  tf.decay_step: 0.05\n"
+                          "  tf.floor: 0.0\n  model.cell: gru\n")
+    # Random search with seed 0 draws lr 10, 0.001, 10, 10: both outcomes, whatever the
+    # scores (TPE's later draws would depend on them).
     study = new_study(tmp_path, lab_dir, tiny_args, "diverging", epochs=2,
                       study_file=str(study_file), num_samples=4, max_concurrent=2,
-                      early_stopping=False)
+                      early_stopping=False, search="random")
+    assert list(study.space.space) == ["optim.lr"]
     result = sweep.run(study)
     outcomes = {t["trial_id"]: t["outcome"] for t in result.trials}
     lrs = {t["trial_id"]: t["config"]["optim.lr"] for t in result.trials}
