@@ -39,11 +39,11 @@ def test_build_defaults_equal_the_dataclass_defaults():
         for f in dataclasses.fields(cls)
     }
     # The text task's own choices over its components' defaults (config.TextConfig).
-    expected.update({"kl.max_weight": 5.0, "optim.lr_decay": "cosine", "train.epochs": 80,
-                     "train.batch_size": 128})
+    expected.update({"kl.max_weight": 5.0, "optim.lr": 5e-3, "optim.lr_decay": "cosine",
+                     "train.epochs": 80, "train.batch_size": 128})
     assert flat == expected
     assert config.kl.schedule == "monotonic" and config.kl.free_bits == 0.3
-    assert config.model.hidden_size == 256
+    assert config.model.hidden_size == 256 and config.model.condition_size == 16
 
 
 def test_build_applies_and_coerces_overrides():
