@@ -41,6 +41,20 @@ def test_compare_search_counts_only_the_budget_and_a_common_target():
     assert result["best"] == 0.96 and result["target_value"] == pytest.approx(0.912)
     assert result["tpe_asha"]["epochs_to_target"] == 10
     assert result["random"]["epochs_to_target"] == 30
-    assert result["ratio"] == pytest.approx(0.333)
+    assert result["ratio"] == result["ratio_at_most"] == pytest.approx(0.333)
     assert result["tpe_asha"]["epochs_run"] == budget + 1
     assert result["tpe_asha"]["best_after"][budget // 4] == 0.96
+
+
+def test_compare_search_bounds_the_ratio_when_random_search_never_reaches_the_target():
+    budget = SEARCH_TRIALS * SEARCH_EPOCHS
+    tpe = [0.1] * 17 + [1.0] + [0.2] * (budget - 18)
+    random = [0.5] * budget
+    result = compare_search({"tpe_asha": tpe, "random": random}, {"tpe_asha": 1.0,
+                                                                  "random": 2.0}, "val/score")
+    assert result["random"]["epochs_to_target"] is None and result["ratio"] is None
+    assert result["ratio_at_most"] == pytest.approx(18 / budget, abs=1e-3)
+    tpe_never = compare_search({"tpe_asha": [0.1] * budget + [1.0], "random": random},
+                             {"tpe_asha": 1.0, "random": 2.0}, "val/score")
+    assert tpe_never["tpe_asha"]["epochs_to_target"] is None
+    assert tpe_never["ratio"] is None and tpe_never["ratio_at_most"] is None
