@@ -41,6 +41,16 @@ def _override_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="shorthand for --set train.epochs=N")
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(seed) for seed in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2, got {text!r}") from None
+    if any(seed < 0 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {text!r}")
+    return seeds
+
+
 def _overrides(args) -> list[str]:
     assignments = []
     if args.data:
@@ -87,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--minutes", type=float, default=15.0,
                        help="wall-clock budget for the time-to-quality run")
     bench.add_argument("--out", help="write the results as JSON here")
-    bench.add_argument("--seed", type=int, default=0, help="bench sweep: the search seed")
+    bench.add_argument("--seeds", type=_seed_list,
+                       help="bench sweep: the search seeds, comma-separated (default 0,1,2)")
     bench.add_argument("--steps", type=int, default=10,
                        help="bench video: timed training steps per preset")
     bench.add_argument("--quality", default="pushing,dance",
@@ -208,7 +219,7 @@ def _bench(args) -> int:
 
         config.build("text", config.parse_assignments(args.set))  # bad --set: exit 2 now
         folder = time.strftime("bench-sweep-%Y%m%d-%H%M%S")
-        report = run_sweep_bench(workdir.workdir(args.workdir) / folder, args.set, args.seed)
+        report = run_sweep_bench(workdir.workdir(args.workdir) / folder, args.set, args.seeds)
     elif args.task == "video":
         from cvae_study.study.bench_video import run_video_bench
 

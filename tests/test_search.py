@@ -56,7 +56,7 @@ def test_seeded_searches_suggest_the_same_trials():
 
 
 def test_asha_ranks_a_cyclical_trial_only_at_the_end_of_a_cycle():
-    scheduler = make_scheduler(METRIC, "max", epochs=8)  # first rung at epoch 2
+    scheduler = make_scheduler(METRIC, "max", epochs=8)  # rungs at epochs 1 and 3
 
     def report(trial, rung_epoch, score):
         return scheduler.on_trial_result(None, trial, {RUNG_EPOCH: rung_epoch, METRIC: score})
@@ -64,9 +64,9 @@ def test_asha_ranks_a_cyclical_trial_only_at_the_end_of_a_cycle():
     monotonic, cyclical, weak = (SimpleNamespace(trial_id=name) for name in "abc")
     for trial in (monotonic, cyclical, weak):
         scheduler.on_trial_add(None, trial)
-    assert report(monotonic, 2, 0.5) == CONTINUE  # the first result at the rung sets the bar
-    # Cycles ending in epochs 3, 6, 8: at epoch 2 (mid-cycle, weak score) its clock still
-    # reads 0, so it is not ranked; at epoch 3 it is, on its end-of-cycle score.
+    assert report(monotonic, 1, 0.5) == CONTINUE  # the first result at the rung sets the bar
+    # Cycles ending in epochs 3, 6, 8: at epochs 1 and 2 (mid-cycle, weak score) its clock
+    # still reads 0, so it is not ranked; at epoch 3 it is, on its end-of-cycle score.
     assert report(cyclical, 0, 0.1) == CONTINUE
     assert report(cyclical, 3, 0.6) == CONTINUE
-    assert report(weak, 2, 0.1) == STOP  # the same weak score, ranked: stopped
+    assert report(weak, 1, 0.1) == STOP  # the same weak score, ranked: stopped
