@@ -5,12 +5,13 @@ Overhead: the wall time of k trials of one fixed config run through `cvae-study 
 each a fresh process as a user would run them (target <= 1.15).
 
 Value of search: random search without early stopping runs N trials of E epochs, a
-budget of N * E epochs; TPE + ASHA runs 3N trials of at most E epochs (as many as early
-stopping fits in the budget), and only its first N * E epochs count. Each epoch any trial
-reports counts as one epoch spent; the figure is the epochs each study spends, in the order
-it reported them, before some trial first scores 95% of the best value either study found
-within the budget. TPE + ASHA over random (target <= 0.5); where random search never
-reaches the target, TPE + ASHA's epochs over the budget bound the ratio from above.
+budget of N * E epochs; TPE + ASHA runs 3N trials of at most E epochs (more than fit in
+the budget, so the budget, not the trial count, ends it), and only its first N * E epochs
+count. Each epoch any trial reports counts as one epoch spent; the figure is the epochs
+each study spends, in the order it reported them, before some trial first scores 95% of
+the best value either study found within the budget. TPE + ASHA over random (target
+<= 0.5); where random search never reaches the target, TPE + ASHA's epochs over the budget
+bound the ratio from above.
 
 One pair of studies finds a rare good trial or not (of 96 random trials, one scored within
 95% of the best), so the pair runs under several search seeds, and the same figure is taken
