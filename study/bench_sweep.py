@@ -64,8 +64,7 @@ def _sets(assignments: list[str]) -> list[str]:
 
 def measure_overhead(home: Path, assignments: list[str]) -> dict[str, Any]:
     """k fixed-config trials through sweep vs k bare train runs, all defaults pinned."""
-    defaults = config.flatten(config.build("text", {}))
-    fixed = [f"{key}={defaults[key]}" for key in TEXT_SPACE] + assignments
+    fixed = config.default_assignments("text", TEXT_SPACE) + assignments
     fixed.append(f"train.epochs={OVERHEAD_EPOCHS}")
     train_s = sum(
         _timed(_command("train", "text", "--quiet", "--workdir", str(home / "bare"),

@@ -154,6 +154,12 @@ def flatten(config) -> dict[str, Any]:
     return flat
 
 
+def default_assignments(task: str, keys) -> list[str]:
+    """`key=value` for each key at the task's default: pins keys a study would search."""
+    defaults = flatten(build(task, {}))
+    return [f"{key}={defaults[key]}" for key in keys]
+
+
 def valid_keys(cls) -> list[str]:
     return sorted(flatten(cls()))
 

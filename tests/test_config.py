@@ -12,9 +12,11 @@ from cvae_study.study.config import (
     TextEvalConfig,
     TextTrainConfig,
     build,
+    default_assignments,
     flatten,
     from_flat,
     load,
+    parse_assignments,
     valid_keys,
 )
 
@@ -78,6 +80,12 @@ def test_flatten_from_flat_round_trip():
     assert flat["model.cell"] == "lstm"
     assert sorted(flat) == valid_keys(TextConfig)
     assert from_flat("text", flat) == config
+
+
+def test_default_assignments_pin_keys_at_the_defaults_that_set_reads_back():
+    pinned = default_assignments("video", ["optim.lr", "model.prior", "train.epochs"])
+    assert pinned == ["optim.lr=0.002", "model.prior=learned", "train.epochs=8"]
+    assert build("video", parse_assignments(pinned)) == build("video", {})
 
 
 def test_load_yaml_file_with_nested_sections(tmp_path):
