@@ -38,7 +38,6 @@ from cvae_study.study.study_records import ROLE
 
 OVERHEAD_TRIALS, OVERHEAD_EPOCHS = 3, 3
 SEARCH_TRIALS, SEARCH_EPOCHS = 12, 6
-SEARCH_SEEDS = (0, 1, 2)
 # Both search studies: the default space at hidden 128, so the budget fits a bench run.
 SEARCH_SET = ["model.hidden_size=128", "eval.verbs=200"]
 REACH = 0.95
@@ -58,22 +57,18 @@ def _timed(command: list[str], log: Path) -> float:
     return time.perf_counter() - started
 
 
-def _sets(assignments: list[str]) -> list[str]:
-    return [arg for item in assignments for arg in ("--set", item)]
-
-
 def measure_overhead(home: Path, assignments: list[str]) -> dict[str, Any]:
     """k fixed-config trials through sweep vs k bare train runs, all defaults pinned."""
     fixed = config.default_assignments("text", TEXT_SPACE) + assignments
     fixed.append(f"train.epochs={OVERHEAD_EPOCHS}")
     train_s = sum(
         _timed(_command("train", "text", "--quiet", "--workdir", str(home / "bare"),
-                        *_sets(fixed)), home / f"train-{i}.log")
+                        *config.set_flags(fixed)), home / f"train-{i}.log")
         for i in range(OVERHEAD_TRIALS))
     sweep_s = _timed(_command(
         "sweep", "text", "--name", "overhead", "--workdir", str(home / "tune"),
         "--num-samples", str(OVERHEAD_TRIALS), "--max-concurrent", "1",
-        "--cpus-per-trial", str(os.cpu_count()), "--no-early-stopping", *_sets(fixed)),
+        "--cpus-per-trial", str(os.cpu_count()), "--no-early-stopping", *config.set_flags(fixed)),
         home / "sweep-overhead.log")
     return {"trials": OVERHEAD_TRIALS, "epochs": OVERHEAD_EPOCHS, "train_s": round(train_s, 1),
             "sweep_s": round(sweep_s, 1), "ratio": round(sweep_s / train_s, 3),
@@ -106,7 +101,7 @@ def run_search_pair(home: Path, assignments: list[str], seed: int) -> dict[str, 
         walls[arm] = _timed(_command(
             "sweep", "text", "--name", arm, "--workdir", str(workdir),
             "--epochs", str(SEARCH_EPOCHS), "--seed", str(seed), *flags,
-            *_sets(SEARCH_SET + assignments)),
+            *config.set_flags(SEARCH_SET + assignments)),
             home / f"sweep-seed{seed}-{arm}.log")
         reports[arm] = epoch_reports(f"sqlite:///{workdir / 'mlflow.db'}", arm, metric)
     return {"reports": reports, "walls": walls}
@@ -161,10 +156,8 @@ def compare_search(pairs: list[dict[str, Any]], metric: str) -> dict[str, Any]:
             "target": 0.5}
 
 
-def run_sweep_bench(home: Path, assignments: list[str],
-                    seeds: tuple[int, ...] | None = None) -> dict[str, Any]:
+def run_sweep_bench(home: Path, assignments: list[str], seeds: tuple[int, ...]) -> dict[str, Any]:
     home.mkdir(parents=True)
-    seeds = seeds or SEARCH_SEEDS
     overhead = measure_overhead(home, assignments)
     pairs = [{"seed": seed, **run_search_pair(home, assignments, seed)} for seed in seeds]
     return {

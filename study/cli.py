@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--minutes", type=float, default=15.0,
                        help="wall-clock budget for the time-to-quality run")
     bench.add_argument("--out", help="write the results as JSON here")
-    bench.add_argument("--seeds", type=_seed_list,
-                       help="bench sweep: the search seeds, comma-separated (default 0,1,2)")
+    bench.add_argument("--seeds", type=_seed_list, default="0,1,2",
+                       help="bench sweep: the search seeds, comma-separated (default: %(default)s)")
     bench.add_argument("--steps", type=int, default=10,
                        help="bench video: timed training steps per preset")
     bench.add_argument("--quality", default="pushing,dance",
@@ -267,8 +267,7 @@ DEMO_CONVERSIONS = (("walk", "sp", "p"), ("swim", "sp", "pg"), ("decide", "sp", 
 
 
 def _demo_text_study() -> list[str]:
-    pinned = config.default_assignments("text", DEMO_AT_DEFAULT)
-    return DEMO_STUDY + [arg for item in pinned for arg in ("--set", item)]
+    return DEMO_STUDY + config.set_flags(config.default_assignments("text", DEMO_AT_DEFAULT))
 
 
 def _demo_study(task: str, name: str, study: list[str], args) -> tuple[str, dict, Path]:

@@ -277,6 +277,11 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
     return parsed
 
 
+def set_flags(assignments: list[str]) -> list[str]:
+    """["kl.cycles=4", ...] -> ["--set", "kl.cycles=4", ...]: a command line's overrides."""
+    return [arg for item in assignments for arg in ("--set", item)]
+
+
 def load(task: str, config_file: str | None = None, assignments: list[str] | None = None):
     """Defaults, then the file, then --set overrides, validated once."""
     overrides = read_file(config_file) if config_file else {}

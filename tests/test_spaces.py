@@ -1,6 +1,7 @@
 import optuna
 import pytest
 
+from cvae_study.study import cli
 from cvae_study.study.config import ConfigError
 from cvae_study.study.spaces import (
     CYCLICAL_ONLY,
@@ -100,3 +101,12 @@ def test_bad_study_files_name_the_key(tmp_path, text, named):
 def test_bad_set_names_the_key():
     with pytest.raises(ConfigError, match="kl.schedule"):
         build_space("text", None, ["kl.schedule=sometimes"])
+
+
+def test_the_demo_study_pins_the_network_and_lr_at_their_defaults_and_searches_the_rest():
+    args = cli.build_parser().parse_args(["sweep", "text", *cli._demo_text_study()])
+    study = build_space("text", assignments=args.set)
+    assert set(study.space) == set(TEXT_SPACE) - set(cli.DEMO_AT_DEFAULT)
+    assert set(study.fixed) == set(cli.DEMO_AT_DEFAULT)
+    trial = study.trial_config({})
+    assert [trial[key] for key in cli.DEMO_AT_DEFAULT] == [256, "gru", 5e-3]
