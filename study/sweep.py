@@ -262,7 +262,8 @@ def run(study: Study, callbacks=(), address: str | None = None) -> SweepResult:
             tune_config=tune.TuneConfig(num_samples=options.num_samples, search_alg=searcher,
                                         scheduler=scheduler,
                                         max_concurrent_trials=max_concurrent,
-                                        trial_dirname_creator=trial_dirname),
+                                        trial_dirname_creator=trial_dirname,
+                                        reuse_actors=True),
             run_config=_run_config(study, callbacks))
         results = tuner.fit()
         return _summarise(study, results, records, parent_id, searcher)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -107,6 +108,13 @@ def test_every_trial_has_one_nested_mlflow_run_with_its_config_and_epochs(finish
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["study.best_trial_id"] == best["trial_id"]
     assert parent.data.params["study.num_samples"] == "8"
+
+
+def test_trials_reuse_the_worker_processes_instead_of_starting_one_each(finished_study):
+    study, result = finished_study
+    pids = {json.loads(line)["pid"] for path in Path(study.path).glob("*/result.json")
+            for line in path.read_text().splitlines()}
+    assert len(result.trials) == 8 and 1 <= len(pids) <= 2  # --max-concurrent 2
 
 
 def test_trials_asha_stopped_are_pruned_in_optuna_with_their_epoch_values(finished_study):
