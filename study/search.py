@@ -58,18 +58,22 @@ class StudySearch(OptunaSearch):
         self._completed_trials.add(trial_id)
 
 
-def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples: int,
-                  random: bool = False) -> StudySearch:
-    """TPE (seeded) or random search over a define-by-run space.
+def make_sampler(seed: int, num_samples: int, random: bool = False) -> optuna.samplers.BaseSampler:
+    """TPE (seeded; Optuna 5's default multivariate TPE with constant liar) or random.
 
     TPE samples at random for its first n_startup_trials (Optuna's default 10, which would
     make a 12-trial study pure random search), so small studies start modelling sooner."""
     if random:
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-    else:
-        startup = min(10, max(2, num_samples // 3))
-        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
-    return StudySearch(space=space_function, metric=metric, mode=mode, sampler=sampler)
+        return optuna.samplers.RandomSampler(seed=seed)
+    startup = min(10, max(2, num_samples // 3))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
+
+
+def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples: int,
+                  random: bool = False) -> StudySearch:
+    """make_sampler's search over a define-by-run space."""
+    return StudySearch(space=space_function, metric=metric, mode=mode,
+                       sampler=make_sampler(seed, num_samples, random))
 
 
 def make_scheduler(metric: str, mode: str, epochs: int) -> ASHAScheduler:

@@ -86,6 +86,11 @@ def test_compare_search_averages_the_best_so_far_curves_over_seeds():
     assert mean["best_after"]["tpe_asha"][budget // 4] == pytest.approx(0.5)  # epoch 18
     assert mean["best_after"]["tpe_asha"][budget // 2] == pytest.approx(0.95)
     assert mean["best_after"]["random"][budget] == pytest.approx(0.9)
+    # Against random search's best mean, 0.9: 0.855, reached at epoch 20 and epoch 60.
+    matching = mean["matching_random"]
+    assert matching["target_value"] == pytest.approx(0.855)
+    assert matching["epochs_to_target"] == {"tpe_asha": 20, "random": 60}
+    assert matching["ratio"] == pytest.approx(0.333)
 
 
 @pytest.mark.parametrize("seeds", ["0,x", "1,-2"])
