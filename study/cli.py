@@ -251,8 +251,8 @@ SMOKE = {"text": ["model.hidden_size=32", "model.latent_size=8", "model.embeddin
 # The demo study: eight trials of up to six epochs with ASHA over the KL and teacher-forcing
 # knobs and the latent size. The network and its learning rate stay at the defaults: within
 # six epochs they decide almost everything (benchmarks/search-landscape), and an 8-trial
-# study over them mostly finds a GRU at a high learning rate, or nothing. About five minutes on
-# 2 CPU cores (README).
+# study over them mostly finds a GRU at a high learning rate, or nothing. About four minutes
+# on 2 CPU cores (README).
 DEMO_STUDY = ["--num-samples", "8", "--epochs", "6"]
 DEMO_AT_DEFAULT = ("model.hidden_size", "model.cell", "optim.lr")
 # --with-video: four trials of three epochs of the cpu preset on 300 synthetic dance

@@ -18,13 +18,19 @@ import sys
 
 import numpy as np
 import optuna
+from scipy.stats import spearmanr
 
-from cvae_study.study.bench_sweep import SEARCH_EPOCHS, best_so_far, matching_random, reach
+from cvae_study.study.bench_sweep import (
+    SEARCH_EPOCHS,
+    SEARCH_SET,
+    best_so_far,
+    matching_random,
+    reach,
+)
 from cvae_study.study.search import make_sampler
-from cvae_study.study.spaces import TEXT_SPACE, Choice, SpaceSampler, StudySpace
+from cvae_study.study.spaces import Choice, SpaceSampler, build_space
 
-SPACE = StudySpace("text", {k: v for k, v in TEXT_SPACE.items() if k != "model.hidden_size"},
-                   {"model.hidden_size": 128})
+SPACE = build_space("text", assignments=SEARCH_SET)  # the bench's search studies' space
 CONCURRENT = 2
 ASHA = {"rungs 1, 3, keep 1/3 (the study's)": ((1, 3), 1 / 3),
         "rungs 1, 2, 4, keep 1/2": ((1, 2, 4), 1 / 2),
@@ -77,10 +83,6 @@ class Surrogate:
         return self.curves[nearest]
 
 
-def spearman(x: list[float], y: list[float]) -> float:
-    return float(np.corrcoef(np.argsort(np.argsort(x)), np.argsort(np.argsort(y)))[0, 1])
-
-
 def choose_surrogate(rows: list[dict]) -> Surrogate:
     """The weighting whose nearest neighbour (leaving the config out) best ranks finals."""
     finals = [row["scores"][-1] for row in rows]
@@ -89,8 +91,8 @@ def choose_surrogate(rows: list[dict]) -> Surrogate:
         weights = {key: heavy if key in ("optim.lr", "model.cell") else 1.0
                    for key in SPACE.space}
         surrogate = Surrogate(rows, weights)
-        rho = spearman([surrogate.curve(row["config"], skip=i)[-1]
-                        for i, row in enumerate(rows)], finals)
+        rho = spearmanr([surrogate.curve(row["config"], skip=i)[-1]
+                         for i, row in enumerate(rows)], finals).statistic
         print(f"surrogate, lr and cell weighted x{heavy:g}: leave-one-out Spearman {rho:.3f}")
         if rho > best_rho:
             best, best_rho = surrogate, rho
