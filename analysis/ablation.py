@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cvae_study.analysis.runs import StudyData
+from cvae_study.analysis.runs import StudyTables
+from cvae_study.study import names as n
 
 BINS = 3  # a continuous knob's levels: its tertiles
 
@@ -33,13 +34,13 @@ def factor_levels(trials: pd.DataFrame, key: str) -> pd.Series:
     return values.map(lambda value: f"{value:.3g}")
 
 
-def drew(study: StudyData, key: str) -> pd.DataFrame:
+def drew(study: StudyTables, key: str) -> pd.DataFrame:
     """Completed trials that drew `key` from the space (cycle keys: cyclical trials only)."""
-    done = study.trials[(study.trials["outcome"] == "completed") & study.trials["final"].notna()]
+    done = study.trials[(study.trials["outcome"] == n.COMPLETED) & study.trials["final"].notna()]
     return done[done[key].notna()] if key in done else done.iloc[0:0]
 
 
-def ablation_table(study: StudyData) -> pd.DataFrame:
+def ablation_table(study: StudyTables) -> pd.DataFrame:
     """One row per knob x level: mean objective, 95% interval, n (completed trials)."""
     rows = []
     for key in study.searched:

@@ -11,19 +11,17 @@ import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from cvae_study.analysis.runs import StudyData
+from cvae_study.analysis.runs import StudyTables
+from cvae_study.study import names as n
 from cvae_study.study import spaces
-from cvae_study.study.metrics import OBJECTIVES
 
-STATES = {"completed": TrialState.COMPLETE, "diverged": TrialState.COMPLETE,
-          "stopped_early": TrialState.PRUNED, "errored": TrialState.FAIL}
 # Below this, a random forest over the knobs (fANOVA) fits noise; the report says so.
 MIN_TRIALS = 5
 EVALUATORS = {"fANOVA": lambda: optuna.importance.FanovaImportanceEvaluator(seed=0),
               "PED-ANOVA": lambda: optuna.importance.PedAnovaImportanceEvaluator()}
 
 
-def distributions(study: StudyData) -> dict:
+def distributions(study: StudyTables) -> dict:
     """The searched space as Optuna distributions, as the study's sampler drew from it."""
     integers = spaces.integer_keys(study.task)
     chosen = {}
@@ -37,20 +35,20 @@ def distributions(study: StudyData) -> dict:
     return chosen
 
 
-def rebuild_optuna_study(study: StudyData) -> optuna.Study:
+def rebuild_optuna_study(study: StudyTables) -> optuna.Study:
     """Trials as the search told them: completed and diverged (at the worst score)
     COMPLETE, stopped early PRUNED with their per-epoch values, errored FAIL."""
     rebuilt = optuna.create_study(direction="maximize" if study.mode == "max" else "minimize")
     spaces = distributions(study)
-    worst = OBJECTIVES[study.task][study.metric][1]
+    worst = n.OBJECTIVES[study.task][study.metric][1]
     objective = study.history[study.history["metric"] == study.metric]
     for row in study.trials.to_dict("records"):
-        if row["outcome"] not in STATES:
+        if row["outcome"] not in n.OPTUNA_STATE:
             continue  # still running
         params = {key: row[key] for key in spaces if pd.notna(row.get(key))}
         own = objective[objective["trial_id"] == row["trial_id"]]
-        state = STATES[row["outcome"]]
-        value = {"completed": row["final"], "diverged": worst}.get(row["outcome"])
+        state = TrialState[n.OPTUNA_STATE[row["outcome"]]]
+        value = {n.COMPLETED: row["final"], n.DIVERGED: worst}.get(row["outcome"])
         rebuilt.add_trial(optuna.trial.create_trial(
             state=state, value=value, params=params,
             distributions={key: spaces[key] for key in params},
@@ -58,7 +56,7 @@ def rebuild_optuna_study(study: StudyData) -> optuna.Study:
     return rebuilt
 
 
-def param_importances(study: StudyData) -> pd.DataFrame | None:
+def param_importances(study: StudyTables) -> pd.DataFrame | None:
     """-> importance per knob (rows) and evaluator (columns); None when it cannot be
     estimated (fewer than MIN_TRIALS finished trials, or nothing searched)."""
     rebuilt = rebuild_optuna_study(study)

@@ -1,4 +1,4 @@
-"""One function per figure of a study report; each takes a StudyData, returns a Figure.
+"""One function per figure of a study report; each takes a StudyTables, returns a Figure.
 
 A figure whose data the study does not have (PSNR in a text study, importance with too
 few trials) returns None and the report says so.
@@ -11,15 +11,15 @@ from matplotlib.figure import Figure  # not pyplot: no display, no global figure
 
 from cvae_study.analysis.ablation import drew, factor_levels
 from cvae_study.analysis.importance import param_importances
-from cvae_study.analysis.runs import StudyData
-from cvae_study.study import metrics as m
+from cvae_study.analysis.runs import StudyTables
+from cvae_study.study import names as n
 
 SCHEDULE = "kl.schedule"
-LEARNING = (m.TRAIN_LOSS, m.TRAIN_RECON, m.TRAIN_KL)
-QUALITY = (m.VAL_BLEU4, m.VAL_BLEU4_SEEN, m.VAL_GAUSSIAN)
+LEARNING = (n.TRAIN_LOSS, n.TRAIN_RECON, n.TRAIN_KL)
+QUALITY = (n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN)
 
 
-def _with_params(study: StudyData, metrics) -> pd.DataFrame:
+def _with_params(study: StudyTables, metrics) -> pd.DataFrame:
     """history rows of `metrics`, joined with each trial's schedule and outcome."""
     rows = study.history[study.history["metric"].isin(metrics)]
     keys = ["trial_id", "outcome"] + ([SCHEDULE] if SCHEDULE in study.trials else [])
@@ -36,7 +36,7 @@ def _panels(count: int, width: float = 4.5, per_row: int = 4) -> tuple[Figure, n
     return figure, axes[:count]
 
 
-def _lines_by_schedule(study: StudyData, metrics, title: str) -> Figure | None:
+def _lines_by_schedule(study: StudyTables, metrics, title: str) -> Figure | None:
     data = _with_params(study, metrics)
     if data.empty:
         return None
@@ -51,25 +51,25 @@ def _lines_by_schedule(study: StudyData, metrics, title: str) -> Figure | None:
     return figure
 
 
-def learning_curves(study: StudyData) -> Figure | None:
+def learning_curves(study: StudyTables) -> Figure | None:
     """Loss, reconstruction and KL over epochs, by KL schedule."""
     return _lines_by_schedule(study, LEARNING, "Learning curves by KL schedule (95% CI)")
 
 
-def quality_over_epochs(study: StudyData) -> Figure | None:
+def quality_over_epochs(study: StudyTables) -> Figure | None:
     """Heldout and seen BLEU-4 and the Gaussian score over epochs, by KL schedule."""
     return _lines_by_schedule(study, QUALITY, "BLEU-4 and Gaussian score by KL schedule")
 
 
-def active_units(study: StudyData) -> Figure | None:
+def active_units(study: StudyTables) -> Figure | None:
     """Active latent units over epochs by schedule: posterior collapse shows as a drop."""
-    return _lines_by_schedule(study, (m.VAL_ACTIVE_UNITS,), "Active units by KL schedule")
+    return _lines_by_schedule(study, (n.VAL_ACTIVE_UNITS,), "Active units by KL schedule")
 
 
-def schedules_against_objective(study: StudyData) -> Figure | None:
+def schedules_against_objective(study: StudyTables) -> Figure | None:
     """Per schedule: the KL weight and teacher-forcing ratio (left axis) with the objective
     (right axis) over epochs, so what each cycle does to the objective is visible."""
-    data = _with_params(study, (m.TRAIN_KL_WEIGHT, m.TRAIN_TF_RATIO, study.metric))
+    data = _with_params(study, (n.TRAIN_KL_WEIGHT, n.TRAIN_TF_RATIO, study.metric))
     if data.empty or SCHEDULE not in data:
         return None
     schedules = sorted(data[SCHEDULE].unique())
@@ -77,7 +77,7 @@ def schedules_against_objective(study: StudyData) -> Figure | None:
     for axis, schedule in zip(axes, schedules, strict=True):
         own = data[data[SCHEDULE] == schedule]
         mean = own.groupby(["metric", "epoch"])["value"].mean()
-        for metric, style in ((m.TRAIN_KL_WEIGHT, "-"), (m.TRAIN_TF_RATIO, "--")):
+        for metric, style in ((n.TRAIN_KL_WEIGHT, "-"), (n.TRAIN_TF_RATIO, "--")):
             if metric in mean:
                 axis.plot(mean[metric].index, mean[metric].values, style, label=metric)
         axis.set(title=f"{schedule} (n={own['trial_id'].nunique()})", xlabel="epoch",
@@ -104,32 +104,32 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return points.loc[front].sort_values(x)
 
 
-def bleu_against_gaussian(study: StudyData) -> Figure | None:
+def bleu_against_gaussian(study: StudyTables) -> Figure | None:
     """Final heldout BLEU-4 against the final Gaussian score of every trial, Pareto front
     marked: the trade-off the KL weight controls."""
     last = (study.history.sort_values("epoch").groupby(["trial_id", "metric"]).last()
             ["value"].unstack())
-    if m.VAL_BLEU4 not in last or m.VAL_GAUSSIAN not in last:
+    if n.VAL_BLEU4 not in last or n.VAL_GAUSSIAN not in last:
         return None
-    points = last[[m.VAL_BLEU4, m.VAL_GAUSSIAN]].dropna().join(
+    points = last[[n.VAL_BLEU4, n.VAL_GAUSSIAN]].dropna().join(
         study.trials.set_index("trial_id")[[SCHEDULE]] if SCHEDULE in study.trials else None)
     figure, axes = _panels(1, width=5.5)
-    sns.scatterplot(points, x=m.VAL_BLEU4, y=m.VAL_GAUSSIAN, ax=axes[0],
+    sns.scatterplot(points, x=n.VAL_BLEU4, y=n.VAL_GAUSSIAN, ax=axes[0],
                     hue=SCHEDULE if SCHEDULE in points else None)
-    front = pareto_front(points, m.VAL_BLEU4, m.VAL_GAUSSIAN)
-    axes[0].plot(front[m.VAL_BLEU4], front[m.VAL_GAUSSIAN], "k--", label="Pareto front")
+    front = pareto_front(points, n.VAL_BLEU4, n.VAL_GAUSSIAN)
+    axes[0].plot(front[n.VAL_BLEU4], front[n.VAL_GAUSSIAN], "k--", label="Pareto front")
     axes[0].legend(fontsize=7)
     axes[0].set_title("Heldout BLEU-4 against Gaussian score (last epoch of each trial)")
     return figure
 
 
-def psnr_per_frame(study: StudyData) -> Figure | None:
+def psnr_per_frame(study: StudyTables) -> Figure | None:
     """Video: PSNR of each predicted frame, by KL schedule."""
-    frames = study.history[study.history["metric"].str.startswith("val/psnr_t")]
+    frames = study.history[study.history["metric"].str.startswith(n.PSNR_AT_PREFIX)]
     if frames.empty:
         return None
     last = frames.sort_values("epoch").groupby(["trial_id", "metric"]).last().reset_index()
-    last["frame"] = last["metric"].str.removeprefix("val/psnr_t").astype(int)
+    last["frame"] = last["metric"].str.removeprefix(n.PSNR_AT_PREFIX).astype(int)
     last = last.merge(study.trials[["trial_id", SCHEDULE]], on="trial_id")
     figure, axes = _panels(1, width=6)
     sns.lineplot(last, x="frame", y="value", hue=SCHEDULE, errorbar=("ci", 95), ax=axes[0],
@@ -138,7 +138,7 @@ def psnr_per_frame(study: StudyData) -> Figure | None:
     return figure
 
 
-def factor_effects(study: StudyData) -> Figure | None:
+def factor_effects(study: StudyTables) -> Figure | None:
     """The objective of completed trials per level of each searched knob, counts shown."""
     keys = [key for key in study.searched if not drew(study, key).empty]
     if not keys:
@@ -157,7 +157,7 @@ def factor_effects(study: StudyData) -> Figure | None:
     return figure
 
 
-def importance(study: StudyData) -> Figure | None:
+def importance(study: StudyTables) -> Figure | None:
     """fANOVA and PED-ANOVA importance of each knob, from Optuna's evaluators."""
     table = param_importances(study)
     if table is None:

@@ -19,7 +19,9 @@ from mlflow import MlflowClient
 from cvae_study.analysis import plots
 from cvae_study.analysis.ablation import ablation_table
 from cvae_study.analysis.importance import MIN_TRIALS, param_importances
-from cvae_study.analysis.runs import StudyData, load_json_artifact, load_study
+from cvae_study.analysis.runs import StudyTables, load_study
+from cvae_study.study import names as n
+from cvae_study.study.tracking.store import load_json_artifact
 
 TOP_TRIALS = 5
 SHOWN_CONVERSIONS, SHOWN_GENERATED = 12, 10
@@ -91,13 +93,14 @@ def _heading(text: str, level: int = 2) -> Block:
     return Block("heading", text, level=level)
 
 
-def _summary(study: StudyData) -> list[Block]:
+def _summary(study: StudyTables) -> list[Block]:
     parent = study.parent
     counts = study.trials["outcome"].value_counts() if len(study.trials) else pd.Series()
     end = parent.info.end_time or int(time.time() * 1000)
     status = ", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "none yet"
     text = (f"Task: {study.task}. Objective: {study.metric} ({study.mode}imised).\n"
-            f"Trials: {len(study.trials)} of {parent.data.params.get('study.num_samples', '?')}"
+            f"Trials: {len(study.trials)} of "
+            f"{parent.data.params.get(f'{n.STUDY_PREFIX}num_samples', '?')}"
             f" ({status}).\nWall time: {(end - parent.info.start_time) / 60000:.1f} min"
             f" (study run {parent.info.status}).")
     searched = pd.DataFrame(
@@ -109,8 +112,8 @@ def _summary(study: StudyData) -> list[Block]:
     return blocks
 
 
-def _best_trials(study: StudyData) -> list[Block]:
-    done = study.trials[study.trials["outcome"] == "completed"]
+def _best_trials(study: StudyTables) -> list[Block]:
+    done = study.trials[study.trials["outcome"] == n.COMPLETED]
     if done.empty:
         return [_heading("Best trials"), Block("text", "No trial has completed yet.")]
     best = done.sort_values("final", ascending=study.mode == "min").head(TOP_TRIALS)
@@ -120,12 +123,12 @@ def _best_trials(study: StudyData) -> list[Block]:
             Block("table", best[[c for c in columns if c in best]])]
 
 
-def _samples(client: MlflowClient, study: StudyData) -> list[Block]:
-    done = study.trials[study.trials["outcome"] == "completed"]
+def _samples(client: MlflowClient, study: StudyTables) -> list[Block]:
+    done = study.trials[study.trials["outcome"] == n.COMPLETED]
     if done.empty:
         return []
     best = done.sort_values("final", ascending=study.mode == "min").iloc[0]
-    path = f"samples/epoch_{int(best['epochs']):03d}.json"
+    path = n.samples_artifact(int(best["epochs"]))
     samples = load_json_artifact(client, best["run_id"], path)
     if samples is None:
         return [_heading("Samples of the best trial"), Block("text", f"No {path} logged.")]
@@ -142,18 +145,18 @@ def _samples(client: MlflowClient, study: StudyData) -> list[Block]:
     return blocks
 
 
-def _reproduce(study: StudyData) -> list[Block]:
+def _reproduce(study: StudyTables) -> list[Block]:
     tags, params = study.parent.data.tags, study.parent.data.params
-    versions = json.loads(tags.get("study.versions", "{}"))
-    text = (f"Command: {tags.get('study.command', '?')}\n"
-            f"Git commit: {tags.get('study.git_commit', 'unknown')}\n"
-            f"Search seed: {params.get('study.seed', '?')}; training seed: "
+    versions = json.loads(tags.get(n.VERSIONS, "{}"))
+    text = (f"Command: {tags.get(n.COMMAND, '?')}\n"
+            f"Git commit: {tags.get(n.GIT_COMMIT, 'unknown')}\n"
+            f"Search seed: {params.get(f'{n.STUDY_PREFIX}seed', '?')}; training seed: "
             f"{params.get('train.seed', 'searched')}\n"
             "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return [_heading("Reproduce"), Block("text", text)]
 
 
-def build_blocks(study: StudyData, client: MlflowClient, figures_dir: Path) -> list[Block]:
+def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path) -> list[Block]:
     blocks = [_heading(f"Study {study.name}", 1), *_summary(study)]
     if study.finished().empty:
         return blocks + [Block("text", "No trial has finished yet: nothing to compare. "

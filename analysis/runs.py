@@ -5,33 +5,32 @@ objective values; duration; epochs). `history`: one row per trial x epoch x metr
 Errored, diverged and still-running trials are rows like any other, with their outcome.
 """
 
-import json
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from cvae_study.study import config
-from cvae_study.study.metrics import OBJECTIVES
-from cvae_study.study.study_records import ROLE
-from cvae_study.study.tracking import check_reachable
+from cvae_study.study import names as n
+from cvae_study.study.errors import UsageError
+from cvae_study.study.tracking.store import (
+    check_reachable,
+    list_studies,
+    load_json_artifact,
+    study_parent,
+)
 
-PARENT_FILTER = f"tags.`{ROLE}` = 'parent'"
-TRIAL_FILTER = f"tags.`{ROLE}` = 'trial'"
 FETCH_THREADS = 8  # metric histories are one request each; fetch them side by side
 
 
-class StudyNotFound(ValueError):
+class StudyNotFound(UsageError):
     """No study of that name in the store; the message lists those there are."""
 
 
 @dataclass
-class StudyData:
+class StudyTables:
     name: str
     task: str
     metric: str  # the study's objective
@@ -47,25 +46,7 @@ class StudyData:
 
     def finished(self) -> pd.DataFrame:
         """Trials that ended with a score: completed or stopped early."""
-        return self.trials[self.trials["outcome"].isin(["completed", "stopped_early"])]
-
-
-def load_json_artifact(client: MlflowClient, run_id: str, path: str) -> Any | None:
-    """A JSON artifact of a run, or None when the run has no such file."""
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            local = client.download_artifacts(run_id, path, folder)
-        except (MlflowException, OSError):
-            return None
-        return json.loads(Path(local).read_text())
-
-
-def list_studies(client: MlflowClient) -> list[str]:
-    names = []
-    for experiment in client.search_experiments():
-        if client.search_runs([experiment.experiment_id], PARENT_FILTER, max_results=1):
-            names.append(experiment.name)
-    return sorted(names)
+        return self.trials[self.trials["outcome"].isin(n.FINISHED_OUTCOMES)]
 
 
 def _typed_params(task: str, params: dict[str, str]) -> dict[str, Any]:
@@ -79,7 +60,7 @@ def _typed_params(task: str, params: dict[str, str]) -> dict[str, Any]:
 
 
 def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
-    jobs = [(run.data.tags["ray.trial_id"], run.info.run_id, key)
+    jobs = [(run.data.tags[n.TRIAL_ID], run.info.run_id, key)
             for run in runs for key in run.data.metrics if include(key)]
 
     def fetch(job):
@@ -92,39 +73,38 @@ def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial_id", "epoch", "metric", "value"])
 
 
-def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyData:
+def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
     """Read a study's runs. kl_dims: also fetch the per-dimension KL histories (many)."""
     check_reachable(uri)
     client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(name)
-    parents = (client.search_runs([experiment.experiment_id], PARENT_FILTER)
-               if experiment else [])
-    if not parents:
-        known = ", ".join(list_studies(client)) or "none"
+    parent = study_parent(client, name)
+    if parent is None:
+        known = ", ".join(sorted(list_studies(client))) or "none"
         raise StudyNotFound(f"no study {name!r} in {uri}; studies there: {known}")
-    parent = parents[0]
-    task = parent.data.params.get("study.task", "text")
-    metric = parent.data.params["study.metric"]
-    mode = OBJECTIVES[task][metric][0]
-    space = load_json_artifact(client, parent.info.run_id, "study/space.json") or {}
-    runs = list(client.search_runs([experiment.experiment_id], TRIAL_FILTER, max_results=5000))
-    history = _histories(client, runs, lambda key: kl_dims or "kl_dim" not in key)
+    params = parent.data.params
+    task = params.get(f"{n.STUDY_PREFIX}task", "text")
+    metric = params[f"{n.STUDY_PREFIX}metric"]
+    mode = n.OBJECTIVES[task][metric][0]
+    space = load_json_artifact(client, parent.info.run_id, n.SPACE_ARTIFACT) or {}
+    runs = list(client.search_runs([parent.info.experiment_id], n.TRIAL_FILTER,
+                                   max_results=5000))
+    history = _histories(client, runs, lambda key: kl_dims or not n.is_kl_dim(key))
     trials = pd.DataFrame([_trial_row(task, run, history, metric, mode) for run in runs])
     for key in space.get("cyclical_only", []):  # not drawn by trials of other schedules
         if key in trials:
             trials[key] = trials[key].where(trials["kl.schedule"] == "cyclical")
-    return StudyData(name, task, metric, mode, parent, space, trials, history)
+    return StudyTables(name, task, metric, mode, parent, space, trials, history)
 
 
 def _trial_row(task, run, history: pd.DataFrame, metric: str, mode: str) -> dict[str, Any]:
-    trial_id = run.data.tags["ray.trial_id"]
+    trial_id = run.data.tags[n.TRIAL_ID]
     own = history[(history["trial_id"] == trial_id) & (history["metric"] == metric)]
     end = run.info.end_time or None
     best = (own["value"].max() if mode == "max" else own["value"].min()) if len(own) else None
     return {
         "trial_id": trial_id,
         "run_id": run.info.run_id,
-        "outcome": run.data.tags.get("outcome", "running"),
+        "outcome": run.data.tags.get(n.OUTCOME, n.RUNNING),
         "epochs": int(own["epoch"].max()) if len(own) else 0,
         "final": run.data.metrics.get(metric) if len(own) else None,
         "best": best,

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from lemminflect.core.Inflections import Inflections
 
+from cvae_study.datasets.errors import DataError
+
 TENSES: tuple[str, ...] = ("sp", "tp", "pg", "p")
 TENSE_LONG_NAMES = {
     "sp": "simple present",
@@ -46,21 +48,35 @@ LAB_TEST_TENSE_PAIRS: tuple[tuple[int, int], ...] = (
 )
 
 # Penn Treebank tags of lemminflect for tp, pg and p; sp is the lemma itself.
-_INFLECTION_TAGS = ("VBZ", "VBG", "VBD")
-_LOWERCASE_WORD = re.compile(r"[a-z]+")
+INFLECTION_TAGS = ("VBZ", "VBG", "VBD")
+LOWERCASE_WORD = re.compile(r"[a-z]+")
 
 Row = tuple[str, str, str, str]
 
 
-class TenseDataError(ValueError):
-    """A tense data file is missing or malformed; the message names the file and line."""
+class TenseDataError(DataError):
+    """A tense data file is missing or malformed, or a word, token id, tense name or split
+    fraction is bad; the message names the file and line, or the value at fault."""
+
+
+def parse_tense(name: str) -> int:
+    """sp / tp / pg / p or their long names ("simple past", "simple-past") -> 0..3.
+
+    Case-insensitive; '-' and '_' count as spaces; surrounding blanks are ignored.
+    """
+    wanted = name.strip().lower().replace("-", " ").replace("_", " ")
+    for index, short in enumerate(TENSES):
+        if wanted in (short, TENSE_LONG_NAMES[short]):
+            return index
+    raise TenseDataError(f"tense {name!r}: one of {', '.join(TENSES)} or "
+                         f"{', '.join(TENSE_LONG_NAMES.values())}")
 
 
 def encode_word(word: str) -> list[int]:
     """Letter ids of a lowercase a-z word, without SOS or EOS."""
     for char in word:
         if char not in _LETTERS:
-            raise ValueError(f"word {word!r} has character {char!r} outside a-z")
+            raise TenseDataError(f"word {word!r} has character {char!r} outside a-z")
     return [_FIRST_LETTER_ID + _LETTERS.index(char) for char in word]
 
 
@@ -74,7 +90,7 @@ def decode_ids(ids: Iterable[int] | torch.Tensor) -> str:
         if token == SOS:
             continue
         if not _FIRST_LETTER_ID <= token < VOCAB_SIZE:
-            raise ValueError(f"token id {token} is outside the vocabulary of {VOCAB_SIZE}")
+            raise TenseDataError(f"token id {token} is outside the vocabulary of {VOCAB_SIZE}")
         letters.append(_LETTERS[token - _FIRST_LETTER_ID])
     return "".join(letters)
 
@@ -110,10 +126,10 @@ def _lemminflect_table() -> tuple[Row, ...]:
     for lemma, forms in inflections._getInflDict().items():
         # Overrides replace whole tags, as in lemminflect's own getAllInflections.
         forms = {**forms, **overrides.get(lemma, {})}
-        if not all(tag in forms for tag in _INFLECTION_TAGS):
+        if not all(tag in forms for tag in INFLECTION_TAGS):
             continue
-        row = (lemma, *(forms[tag][0] for tag in _INFLECTION_TAGS))
-        if all(_LOWERCASE_WORD.fullmatch(word) for word in row):
+        row = (lemma, *(forms[tag][0] for tag in INFLECTION_TAGS))
+        if all(LOWERCASE_WORD.fullmatch(word) for word in row):
             rows.add(row)
     return tuple(sorted(rows))
 
@@ -130,7 +146,7 @@ def split_by_lemma(
     verbs whose sp is in `keep_in_train` always stay in train. Row order is kept.
     """
     if not 0.0 <= heldout_fraction < 1.0:
-        raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
+        raise TenseDataError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
     lemmas = sorted({row[_SP] for row in rows})
     candidates = [lemma for lemma in lemmas if lemma not in keep_in_train]
     heldout_count = min(round(heldout_fraction * len(lemmas)), len(candidates))

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from cvae_study.datasets.errors import DataError
+
 BAIR_SPLITS = ("train", "validate", "test")
 DANCE_SPLITS = ("train", "val")
 KINDS = ("pushing", "dance")
@@ -34,8 +36,9 @@ _SEQUENCE_FOLDER = re.compile(r"0|[1-9][0-9]*")
 _NUMBER_RUNS = re.compile(r"([0-9]+)")
 
 
-class VideoDataError(ValueError):
-    """A video data set is malformed; the message names the path (and line) at fault."""
+class VideoDataError(DataError):
+    """A video data set is malformed, or a kind, split or count asked of one is bad; the
+    message names the path (and line) or the value at fault."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def load_split(kind: str, root: str | Path, split: str, min_frames: int) -> Vide
     """`load_bair` for kind "pushing", `load_dance` for kind "dance"."""
     loaders: dict[str, Callable[..., VideoSplit]] = {"pushing": load_bair, "dance": load_dance}
     if kind not in loaders:
-        raise ValueError(f"unknown video kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        raise VideoDataError(f"unknown video kind {kind!r}; valid kinds: {', '.join(KINDS)}")
     return loaders[kind](root, split, min_frames)
 
 
@@ -82,7 +85,7 @@ def geometry(kind: str) -> tuple[tuple[int, int], tuple[int, ...]]:
         return BAIR_SIZE, (BAIR_CONDITION_SIZE,)
     if kind == "dance":
         return DANCE_SIZE, (3, *DANCE_SIZE)
-    raise ValueError(f"unknown video kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    raise VideoDataError(f"unknown video kind {kind!r}; valid kinds: {', '.join(KINDS)}")
 
 
 def load_clip(kind: str, path: str | Path, min_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,9 +173,9 @@ def load_dance(root: str | Path, split: str, min_frames: int) -> VideoSplit:
 
 def _split_dir(root: str | Path, split: str, splits: Sequence[str], min_frames: int) -> Path:
     if split not in splits:
-        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(splits)}")
+        raise VideoDataError(f"unknown split {split!r}; valid splits: {', '.join(splits)}")
     if min_frames < 1:
-        raise ValueError(f"min_frames must be at least 1, got {min_frames}")
+        raise VideoDataError(f"min_frames must be at least 1, got {min_frames}")
     split_dir = Path(root) / split
     if not split_dir.is_dir():
         raise VideoDataError(f"{split_dir}: split folder not found")

@@ -1,8 +1,10 @@
-"""KL-weight and teacher-forcing schedules: pure functions of the step / epoch and a config.
+"""KL-weight, teacher-forcing and learning-rate schedules: pure functions of the step / epoch
+and a config.
 
 A resumed run needs only its step counter to pick up its schedules where it stopped.
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,6 +47,15 @@ def kl_weight(step: int, cfg: KLConfig, total_steps: int) -> float:
     # cycle starting on a step starts at exactly 0 (float modulo drifts).
     position = (step * cfg.cycles) % total_steps / total_steps
     return cfg.max_weight * min(1.0, position / cfg.ratio)
+
+
+def learning_rate(step: int, optim, total_steps: int) -> float:
+    """The learning rate at optimiser step `step` (0-based): a pure function of the step,
+    like the KL schedule, so a resumed run needs no scheduler state."""
+    if optim.lr_decay == "none":
+        return optim.lr
+    progress = min(step, total_steps) / total_steps
+    return 0.5 * optim.lr * (1.0 + math.cos(math.pi * progress))
 
 
 def cycle_boundaries(cfg: KLConfig, total_steps: int) -> list[int]:

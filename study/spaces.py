@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cvae_study.study import config
-from cvae_study.study.config import ConfigError
+from cvae_study.study.config import ConfigError, Overrides
 
 
 @dataclass(frozen=True)
@@ -73,16 +73,27 @@ STUDY_FILE_SECTIONS = ("space", "config")
 
 
 @dataclass(frozen=True)
-class StudySpace:
-    """What a study searches (`space`) and what every trial shares (`fixed`, flat keys)."""
+class SearchSpace:
+    """What a study searches, what every trial shares (`fixed`, flat keys as given), and
+    the config those make (`base`, built once): every trial starts from it."""
 
     task: str
-    space: Space
+    searched: Space
     fixed: dict[str, Any]
+    base: Any  # the task's frozen config
+
+    @property
+    def base_flat(self) -> dict[str, Any]:
+        return config.flatten(self.base)
 
     def trial_config(self, sampled: Mapping[str, Any]) -> dict[str, Any]:
         """The full flat config of a trial: the defaults, the fixed keys, the sampled ones."""
         return config.flatten(config.build(self.task, {**self.fixed, **sampled}))
+
+
+def saved_space(task: str, searched: Space, fixed: dict[str, Any]) -> SearchSpace:
+    """A space as a study recorded it (its searched entries were checked when it began)."""
+    return SearchSpace(task, searched, fixed, config.build(task, fixed))
 
 
 def _is_range(value: Any) -> bool:
@@ -137,10 +148,11 @@ def _check(task: str, key: str, entry: Choice | Range, fixed: dict[str, Any]) ->
 
 
 def build_space(task: str, study_file: str | None = None,
-                assignments: list[str] | None = None) -> StudySpace:
-    """Default space, narrowed by the study file; keys set by its config or --set are fixed."""
+                overrides: Overrides | None = None) -> SearchSpace:
+    """Default space, narrowed by the study file; keys set by its config or by `overrides`
+    (--set) are fixed."""
     written, fixed = read_study_file(study_file) if study_file else ({}, {})
-    fixed.update(config.parse_assignments(assignments or []))
+    fixed.update(overrides or {})
     config.build(task, fixed)  # names any bad fixed key before the space is looked at
     space = dict(SPACES[task])
     for key, value in written.items():
@@ -153,13 +165,13 @@ def build_space(task: str, study_file: str | None = None,
         else:
             space[key] = entry
     space = {key: entry for key, entry in space.items() if key not in fixed}
-    defaults = config.flatten(config.build(task, fixed))
+    base = config.build(task, fixed)
     space = {key: _check(task, key, entry, fixed) for key, entry in space.items()}
-    schedules = space.get("kl.schedule", Choice((defaults["kl.schedule"],))).values
+    schedules = space.get("kl.schedule", Choice((base.kl.schedule,))).values
     if "cyclical" not in schedules:
         space = {key: entry for key, entry in space.items() if key not in CYCLICAL_ONLY}
     _check_floor_below_start(task, space, fixed)
-    return StudySpace(task, space, fixed)
+    return SearchSpace(task, space, fixed, base)
 
 
 def _check_floor_below_start(task: str, space: Space, fixed: dict[str, Any]) -> None:
@@ -186,10 +198,10 @@ class SpaceSampler:
     A class rather than a closure: Tune pickles the searcher, and with it this, in every
     snapshot of the study."""
 
-    def __init__(self, study: StudySpace):
-        self.space = study.space
-        self.defaults = config.flatten(config.build(study.task, study.fixed))
-        self.integers = integer_keys(study.task)
+    def __init__(self, space: SearchSpace):
+        self.space = space.searched
+        self.default_schedule = space.base.kl.schedule
+        self.integers = integer_keys(space.task)
 
     def suggest(self, key: str, trial) -> Any:
         entry = self.space[key]
@@ -200,7 +212,7 @@ class SpaceSampler:
         return trial.suggest_float(key, entry.low, entry.high, log=entry.log)
 
     def __call__(self, trial) -> None:
-        schedule = self.defaults["kl.schedule"]
+        schedule = self.default_schedule
         if "kl.schedule" in self.space:
             schedule = self.suggest("kl.schedule", trial)
         for key in self.space:
@@ -209,21 +221,21 @@ class SpaceSampler:
             self.suggest(key, trial)
 
 
-def searched_values(study: StudySpace, flat_config: Mapping[str, Any]) -> dict[str, Any]:
+def searched_values(space: SearchSpace, flat_config: Mapping[str, Any]) -> dict[str, Any]:
     """The values a trial drew from the space (cycle keys only where they mattered)."""
     cyclical = flat_config.get("kl.schedule") == "cyclical"
-    return {key: flat_config.get(key) for key in study.space
+    return {key: flat_config.get(key) for key in space.searched
             if cyclical or key not in CYCLICAL_ONLY}
 
 
-def describe(study: StudySpace) -> dict[str, Any]:
+def describe(space: SearchSpace) -> dict[str, Any]:
     """The space as plain data, for the study's MLflow run and the report."""
     return {
         "searched": {key: ({"choices": list(entry.values)} if isinstance(entry, Choice)
                            else {"low": entry.low, "high": entry.high, "log": entry.log})
-                     for key, entry in study.space.items()},
-        "fixed": study.fixed,
-        "cyclical_only": [key for key in CYCLICAL_ONLY if key in study.space],
+                     for key, entry in space.searched.items()},
+        "fixed": space.fixed,
+        "cyclical_only": [key for key in CYCLICAL_ONLY if key in space.searched],
     }
 
 

@@ -11,8 +11,8 @@ from cvae_study.analysis.importance import param_importances, rebuild_optuna_stu
 from cvae_study.analysis.report import write_report
 from cvae_study.analysis.runs import StudyNotFound, load_study
 from cvae_study.study import cli, spaces
-from cvae_study.study import metrics as m
-from cvae_study.study.study_records import StudyRecords
+from cvae_study.study import names as m
+from cvae_study.study.tracking.records import StudyRecords
 
 # trial id -> (searched values, val/score per epoch, outcome)
 TRIALS = {
@@ -43,7 +43,7 @@ def write_study(tmp_path, name="known", trials=TRIALS):
     study_file.write_text(SPACE_FILE)
     space = spaces.build_space("text", str(study_file))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    records = StudyRecords(uri, tmp_path, name)
+    records = StudyRecords(uri, name)
     parent = records.open_parent(
         {"study.task": "text", "study.metric": m.VAL_SCORE, "study.num_samples": 10,
          "study.seed": 0, "train.seed": 0},

@@ -3,8 +3,8 @@
 import pytest
 
 from cvae_study.study import cli
-from cvae_study.study import metrics as m
-from cvae_study.study.bench_sweep import (
+from cvae_study.study import names as m
+from cvae_study.study.bench.sweep import (
     SEARCH_EPOCHS,
     SEARCH_TRIALS,
     best_so_far,
@@ -12,7 +12,7 @@ from cvae_study.study.bench_sweep import (
     epoch_reports,
     epochs_to_reach,
 )
-from cvae_study.study.study_records import StudyRecords
+from cvae_study.study.tracking.records import StudyRecords
 
 
 def test_epochs_to_reach_counts_every_epoch_spent_until_the_target():
@@ -22,12 +22,12 @@ def test_epochs_to_reach_counts_every_epoch_spent_until_the_target():
 
 def test_epoch_reports_interleave_trials_in_the_order_they_were_logged(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    records = StudyRecords(uri, tmp_path, "s")
+    records = StudyRecords(uri, "s")
     parent = records.open_parent({}, {}, {})
     for trial in ("a", "b"):
         records.trial_started(parent, trial, trial, {"optim.lr": 0.1}, {})
     clock = iter(range(1_000, 10_000, 1_000))
-    monkeypatch.setattr("cvae_study.study.study_records.time.time", lambda: next(clock))
+    monkeypatch.setattr("cvae_study.study.tracking.records.time.time", lambda: next(clock))
     # a's epoch 1, b's epoch 1, a's epoch 2: each epoch is logged as it is reported
     for trial, epoch, score in (("a", 1, 0.1), ("b", 1, 0.3), ("a", 2, 0.2)):
         records.trial_result(trial, epoch, {m.VAL_SCORE: score, m.TRAIN_LOSS: 1.0}, {}, None)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from cvae_study.study import checkpoint
-from cvae_study.study.config import flatten, from_flat
+from cvae_study.study.bundle import checkpoint
+from cvae_study.study.config import build, flatten
 
 # Exercise every source of randomness: posterior noise, tense choice, teacher forcing.
 RESUME = {"train.epochs": 3, "tf.start": 0.5, "kl.schedule": "monotonic", "kl.warmup_steps": 5}
@@ -42,14 +42,14 @@ def test_save_writes_safetensors_and_json_only(trained):
         assert head[:1] != pickle.PROTO and head != b"PK", path.name
     meta = json.loads((directory / "config.json").read_text())
     assert meta["task"] == "text"
-    assert from_flat("text", meta["config"]) == task.config
+    assert build("text", meta["config"]) == task.config
 
 
 def test_load_restores_parameters_counters_and_optimizer(trained, tiny_task):
     task, directory = trained
     loaded = checkpoint.load(directory)
     assert loaded["task"] == "text"
-    fresh = tiny_task(config=from_flat("text", loaded["config"]))
+    fresh = tiny_task(config=build("text", loaded["config"]))
     assert any(
         not torch.equal(a, b)
         for a, b in zip(fresh.model.parameters(), task.model.parameters(), strict=True)
@@ -83,7 +83,7 @@ def test_resume_is_exact(trained, tiny_task):
     continued_params = [p.detach().clone() for p in task.model.parameters()]
     # ... and a fresh task resumed from the checkpoint must follow the same path.
     loaded = checkpoint.load(directory)
-    fresh = tiny_task(config=from_flat("text", loaded["config"]))
+    fresh = tiny_task(config=build("text", loaded["config"]))
     fresh.load_state(loaded["state"])
     resumed = fresh.train_epoch()
     assert resumed == continued

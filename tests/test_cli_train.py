@@ -8,8 +8,9 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from cvae_study.study import checkpoint, cli
-from cvae_study.study import metrics as m
+from cvae_study.study import cli
+from cvae_study.study import names as m
+from cvae_study.study.bundle import checkpoint
 
 
 def _run(args, capsys):

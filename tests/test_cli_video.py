@@ -7,10 +7,10 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from cvae_study.datasets import synthetic
-from cvae_study.study import cli
-from cvae_study.study import metrics as m
-from cvae_study.study.bundle import load_bundle
-from cvae_study.study.predict import predict_clip
+from cvae_study.study import cli, scoring
+from cvae_study.study import names as m
+from cvae_study.study.bundle.bundle import load_bundle
+from cvae_study.study.bundle.predict import predict_clip
 
 TINY_SETS = ["--set", "model.latent_size=4", "--set", "model.condition_size=8",
              "--set", "model.preset=cpu", "--set", "train.batch_size=4",
@@ -120,7 +120,7 @@ def test_the_best_video_model_exports_loads_and_predicts_a_clip(video_study, tmp
     truth, predicted, scores = predict_clip(bundle_dir, clip)
     assert truth.shape == (12, 3, 64, 64) and predicted.shape == (11, 3, 64, 64)
     assert scores[m.VAL_PSNR] == pytest.approx(
-        m.psnr(predicted[1:], truth[2:]).mean().item())  # the 10 predicted frames
+        scoring.psnr(predicted[1:], truth[2:]).mean().item())  # the 10 predicted frames
 
 
 @pytest.mark.slow

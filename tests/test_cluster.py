@@ -6,9 +6,10 @@ import torch
 from ray.cluster_utils import Cluster
 from test_sweep import new_study, trial_runs
 
-from cvae_study.study import cli, sweep
-from cvae_study.study.cluster import ClusterError
-from cvae_study.study.trainable import COMPLETED
+from cvae_study.study import cli
+from cvae_study.study.names import COMPLETED
+from cvae_study.study.tune import sweep
+from cvae_study.study.tune.cluster import ClusterError
 
 pytestmark = pytest.mark.slow
 

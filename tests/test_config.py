@@ -6,18 +6,20 @@ from cvae_study.models.schedules import KLConfig, TeacherForcingConfig
 from cvae_study.models.text_cvae import TextCVAEConfig
 from cvae_study.study.config import (
     ConfigError,
+    build,
+    defaults_of,
+    flatten,
+    load,
+    parse_assignments,
+    set_flags,
+    valid_keys,
+)
+from cvae_study.study.config.schema import (
     OptimConfig,
     TextConfig,
     TextDataConfig,
     TextEvalConfig,
     TextTrainConfig,
-    build,
-    default_assignments,
-    flatten,
-    from_flat,
-    load,
-    parse_assignments,
-    valid_keys,
 )
 
 SECTIONS = {
@@ -79,13 +81,16 @@ def test_flatten_from_flat_round_trip():
     assert flat["kl.schedule"] == "monotonic"
     assert flat["model.cell"] == "lstm"
     assert sorted(flat) == valid_keys(TextConfig)
-    assert from_flat("text", flat) == config
+    assert build("text", flat) == config
 
 
-def test_default_assignments_pin_keys_at_the_defaults_that_set_reads_back():
-    pinned = default_assignments("video", ["optim.lr", "model.prior", "train.epochs"])
-    assert pinned == ["optim.lr=0.002", "model.prior=learned", "train.epochs=8"]
-    assert build("video", parse_assignments(pinned)) == build("video", {})
+def test_defaults_of_pin_keys_at_the_defaults_that_set_flags_carry_to_a_child_process():
+    pinned = defaults_of("video", ["optim.lr", "model.prior", "train.epochs"])
+    assert pinned == {"optim.lr": 0.002, "model.prior": "learned", "train.epochs": 8}
+    argv = set_flags(pinned)
+    assert argv == ["--set", "optim.lr=0.002", "--set", "model.prior=learned",
+                    "--set", "train.epochs=8"]
+    assert build("video", parse_assignments(argv[1::2])) == build("video", {})
 
 
 def test_load_yaml_file_with_nested_sections(tmp_path):
@@ -121,7 +126,7 @@ def test_load_toml_file_with_dotted_keys_under_sections(tmp_path):
 def test_set_overrides_the_file(tmp_path):
     path = tmp_path / "study.yaml"
     path.write_text("kl:\n  cycles: 2\n  ratio: 0.25\n")
-    config = load("text", str(path), ["kl.cycles=7", "train.seed = 3"])
+    config = load("text", str(path), parse_assignments(["kl.cycles=7", "train.seed = 3"]))
     assert config.kl.cycles == 7
     assert config.kl.ratio == pytest.approx(0.25)
     assert config.train.seed == 3
@@ -129,7 +134,7 @@ def test_set_overrides_the_file(tmp_path):
 
 def _error(assignments, config_file=None):
     with pytest.raises(ConfigError) as info:
-        load("text", config_file, assignments)
+        load("text", config_file, parse_assignments(assignments))
     return str(info.value)
 
 
@@ -192,7 +197,7 @@ def test_bad_bool_names_the_key():
 
 def test_lab_source_without_dir_names_data_dir():
     assert "data.dir" in _error(["data.source=lab"])
-    config = load("text", None, ["data.source=lab", "data.dir=/tmp/lab"])
+    config = load("text", None, {"data.source": "lab", "data.dir": "/tmp/lab"})
     assert config.data.dir == "/tmp/lab"
 
 

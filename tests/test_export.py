@@ -8,13 +8,15 @@ import pytest
 import torch
 from mlflow import MlflowClient
 from safetensors.torch import load_file
-from test_sweep import new_study
+from test_sweep import new_study, workdir_of
 from test_team_services import free_port, wait_for
 
 from cvae_study.datasets.tense import Conversion
-from cvae_study.study import cli, sweep, ui
-from cvae_study.study.bundle import BundleError, load_bundle
+from cvae_study.study import cli
+from cvae_study.study.bundle.bundle import BundleError, load_bundle
 from cvae_study.study.tasks.text import convert_words
+from cvae_study.study.tracking import ui
+from cvae_study.study.tune import sweep
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +44,7 @@ def run_cli(args, capsys):
 
 
 def export_args(study, out, *extra):
-    return ["export", "small", "--out", str(out), "--workdir", str(study.home), *extra]
+    return ["export", "small", "--out", str(out), "--workdir", str(workdir_of(study)), *extra]
 
 
 def test_export_load_and_convert_round_trip(finished, tmp_path, capsys):
@@ -119,7 +121,7 @@ def test_register_makes_a_model_version_visible_to_the_client(finished, tmp_path
 def test_ui_serves_the_study_and_stops(finished):
     study, result = finished
     port = free_port()
-    server = ui.start(study.uri, study.home, "127.0.0.1", port)
+    server = ui.start(study.uri, "127.0.0.1", port)
     try:
         wait_for(f"http://127.0.0.1:{port}/health", server)
         request = urllib.request.Request(
@@ -154,7 +156,7 @@ def test_ui_in_headless_chromium_shows_the_study_and_its_trials(finished, tmp_pa
         pytest.skip("chromium is not installed (.ci/run installs it from Debian's packages)")
     study, result = finished
     port = free_port()
-    server = ui.start(study.uri, study.home, "127.0.0.1", port)
+    server = ui.start(study.uri, "127.0.0.1", port)
     try:
         wait_for(f"http://127.0.0.1:{port}/health", server)
         page = ui.study_links(study.uri, f"http://127.0.0.1:{port}")["small"]
@@ -183,7 +185,7 @@ def test_ui_command_stops_its_server_on_ctrl_c(finished):
     study, _ = finished
     port = free_port()
     command = [sys.executable, "-m", "cvae_study.study.cli", "ui", "--port", str(port),
-               "--workdir", str(study.home)]
+               "--workdir", str(workdir_of(study))]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True, start_new_session=True)
     try:

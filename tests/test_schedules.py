@@ -6,6 +6,7 @@ from cvae_study.models.schedules import (
     comparison_epochs,
     cycle_boundaries,
     kl_weight,
+    learning_rate,
     teacher_forcing_ratio,
 )
 
@@ -150,7 +151,6 @@ def test_cyclical_runs_are_comparable_at_the_epochs_where_a_cycle_ends(
 
 def test_learning_rate_is_constant_or_decays_along_a_cosine_to_zero():
     from cvae_study.study.config import OptimConfig
-    from cvae_study.study.tasks.base import learning_rate
 
     constant = OptimConfig(lr=0.01)
     assert {learning_rate(step, constant, TOTAL) for step in (0, 200, TOTAL)} == {0.01}

@@ -5,9 +5,9 @@ from types import SimpleNamespace
 from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 
-from cvae_study.study.search import make_scheduler, make_searcher
+from cvae_study.study.names import COMPLETED, DIVERGED, OUTCOME, RUNG_EPOCH, RUNNING
 from cvae_study.study.spaces import SpaceSampler, build_space
-from cvae_study.study.trainable import COMPLETED, DIVERGED, OUTCOME, RUNG_EPOCH, RUNNING
+from cvae_study.study.tune.search import make_scheduler, make_searcher
 
 METRIC = "val/score"
 CONTINUE, STOP = TrialScheduler.CONTINUE, TrialScheduler.STOP
@@ -30,7 +30,7 @@ def test_each_way_a_trial_ends_reaches_optuna_as_what_it_is():
     run_trial(searcher, "stopped", [0.05, 0.07], RUNNING)  # ASHA stopped it after epoch 2
     run_trial(searcher, "diverged", [0.0], DIVERGED)  # the worst score, reported on divergence
     run_trial(searcher, "crashed", [0.2], RUNNING, error=True)
-    done, stopped, diverged, crashed = searcher.study.get_trials(deepcopy=False)
+    done, stopped, diverged, crashed = searcher.optuna_study.get_trials(deepcopy=False)
     assert (done.state, done.value) == (TrialState.COMPLETE, 0.5)
     assert done.intermediate_values == {1: 0.1, 2: 0.3, 3: 0.5}
     assert stopped.state == TrialState.PRUNED and stopped.intermediate_values == {1: 0.05, 2: 0.07}
@@ -43,7 +43,7 @@ def test_a_second_completion_of_the_same_trial_is_ignored():
     searcher = make_searcher(SpaceSampler(build_space("text")), METRIC, "max", 0, 8)
     run_trial(searcher, "done", [0.4], COMPLETED)
     searcher.on_trial_complete("done", {METRIC: 0.9, OUTCOME: COMPLETED})
-    assert searcher.study.get_trials()[0].value == 0.4
+    assert searcher.optuna_study.get_trials()[0].value == 0.4
 
 
 def test_seeded_searches_suggest_the_same_trials():

@@ -1,7 +1,7 @@
 import optuna
 import pytest
 
-from cvae_study.study import cli
+from cvae_study.study import demo
 from cvae_study.study.config import ConfigError
 from cvae_study.study.spaces import (
     CYCLICAL_ONLY,
@@ -36,8 +36,8 @@ def sample(study, seed=0, trials=20):
 
 def test_default_space_searches_every_key_the_issue_names():
     study = build_space("text")
-    assert set(study.space) == set(TEXT_SPACE)
-    assert study.space["optim.lr"].log and study.fixed == {}
+    assert set(study.searched) == set(TEXT_SPACE)
+    assert study.searched["optim.lr"].log and study.fixed == {}
 
 
 def test_cycles_and_ratio_are_only_sampled_for_cyclical_schedules():
@@ -59,24 +59,24 @@ config:
     epochs: 3
 """)
     study = build_space("text", path)
-    assert study.space["kl.schedule"] == Choice(("monotonic",))
-    assert study.space["optim.lr"] == Range(0.001, 0.002, log=True)  # log kept
-    assert "model.cell" not in study.space and study.fixed["model.cell"] == "lstm"
-    assert not set(CYCLICAL_ONLY) & set(study.space)  # no cyclical schedule left to tune
+    assert study.searched["kl.schedule"] == Choice(("monotonic",))
+    assert study.searched["optim.lr"] == Range(0.001, 0.002, log=True)  # log kept
+    assert "model.cell" not in study.searched and study.fixed["model.cell"] == "lstm"
+    assert not set(CYCLICAL_ONLY) & set(study.searched)  # no cyclical schedule left to tune
     config = study.trial_config({"optim.lr": 0.0015})
     assert config["train.epochs"] == 3 and config["model.cell"] == "lstm"
 
 
 def test_toml_study_file_and_set_fix_keys(tmp_path):
     path = write(tmp_path, '[space]\n"kl.cycles" = {low = 2, high = 3}\n', "study.toml")
-    study = build_space("text", path, ["kl.schedule=cyclical", "optim.lr=0.001"])
-    assert "kl.schedule" not in study.space and "optim.lr" not in study.space
+    study = build_space("text", path, {"kl.schedule": "cyclical", "optim.lr": "0.001"})
+    assert "kl.schedule" not in study.searched and "optim.lr" not in study.searched
     assert all(params["kl.cycles"] in (2, 3) for params in sample(study))
 
 
 def test_space_survives_its_saved_description():
     study = build_space("text")
-    assert from_description(describe(study)["searched"]) == study.space
+    assert from_description(describe(study)["searched"]) == study.searched
 
 
 @pytest.mark.parametrize(("text", "named"), [
@@ -100,13 +100,13 @@ def test_bad_study_files_name_the_key(tmp_path, text, named):
 
 def test_bad_set_names_the_key():
     with pytest.raises(ConfigError, match="kl.schedule"):
-        build_space("text", None, ["kl.schedule=sometimes"])
+        build_space("text", None, {"kl.schedule": "sometimes"})
 
 
 def test_the_demo_study_pins_the_network_and_lr_at_their_defaults_and_searches_the_rest():
-    args = cli.build_parser().parse_args(["sweep", "text", *cli._demo_text_study()])
-    study = build_space("text", assignments=args.set)
-    assert set(study.space) == set(TEXT_SPACE) - set(cli.DEMO_AT_DEFAULT)
-    assert set(study.fixed) == set(cli.DEMO_AT_DEFAULT)
+    study = build_space("text", overrides=demo.text_study())
+    assert set(study.searched) == set(TEXT_SPACE) - set(demo.DEMO_AT_DEFAULT)
+    assert set(study.fixed) == {*demo.DEMO_AT_DEFAULT, "train.epochs"}
     trial = study.trial_config({})
-    assert [trial[key] for key in cli.DEMO_AT_DEFAULT] == [256, "gru", 5e-3]
+    assert [trial[key] for key in demo.DEMO_AT_DEFAULT] == [256, "gru", 5e-3]
+    assert trial["train.epochs"] == 6

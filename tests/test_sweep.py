@@ -15,18 +15,34 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 from ray import tune
 
-from cvae_study.study import cli, sweep
-from cvae_study.study import metrics as m
-from cvae_study.study.storage import StudyStorage
-from cvae_study.study.study_records import PARENT, ROLE, TRIAL_ID
-from cvae_study.study.trainable import COMPLETED, DIVERGED, ERRORED, STOPPED_EARLY
+from cvae_study.study import cli, config
+from cvae_study.study import names as m
+from cvae_study.study.config import parse_assignments
+from cvae_study.study.names import (
+    COMPLETED,
+    DIVERGED,
+    ERRORED,
+    ROLE,
+    STOPPED_EARLY,
+    STUDY_FILE,
+    TRIAL_ID,
+)
+from cvae_study.study.names import PARENT_RUN as PARENT
+from cvae_study.study.tune import sweep
+from cvae_study.study.tune.storage import ResultsStore
 
 pytestmark = pytest.mark.slow
 
 
 def tiny_overrides(lab_dir, tiny_args, epochs):
     sets = [value for flag, value in zip(tiny_args[::2], tiny_args[1::2], strict=True)]
-    return [*sets, "data.source=lab", f"data.dir={lab_dir}", f"train.epochs={epochs}"]
+    return {**parse_assignments(sets), "data.source": "lab", "data.dir": str(lab_dir),
+            "train.epochs": epochs}
+
+
+def workdir_of(study):
+    """The workdir whose sqlite store a test study records to."""
+    return Path(study.uri.removeprefix("sqlite:///")).parent
 
 
 def new_study(tmp_path, lab_dir, tiny_args, name, epochs=4, study_file=None, **options):
@@ -34,8 +50,7 @@ def new_study(tmp_path, lab_dir, tiny_args, name, epochs=4, study_file=None, **o
     home.mkdir(exist_ok=True)
     options = sweep.SweepOptions(task="text", name=name, **options)
     return sweep.prepare(options, study_file, tiny_overrides(lab_dir, tiny_args, epochs),
-                         StudyStorage(home / "ray_results"), f"sqlite:///{home / 'mlflow.db'}",
-                         home)
+                         ResultsStore(home / "ray_results"), f"sqlite:///{home / 'mlflow.db'}")
 
 
 def trial_runs(study):
@@ -121,10 +136,10 @@ def test_trials_asha_stopped_are_pruned_in_optuna_with_their_epoch_values(finish
     _, result = finished_study
     stopped = [t for t in result.trials if t["outcome"] == STOPPED_EARLY]
     assert stopped, "ASHA stopped no trial: the study is too uniform to test pruning"
-    states = [trial.state for trial in result.searcher.study.get_trials()]
+    states = [trial.state for trial in result.searcher.optuna_study.get_trials()]
     assert states.count(TrialState.PRUNED) == len(stopped)
     assert states.count(TrialState.COMPLETE) == len(result.trials) - len(stopped)
-    for trial in result.searcher.study.get_trials():
+    for trial in result.searcher.optuna_study.get_trials():
         if trial.state == TrialState.PRUNED:
             assert 1 <= len(trial.intermediate_values) < 4
         else:
@@ -147,14 +162,14 @@ def test_a_diverging_trial_ends_as_diverged_and_scores_worst(tmp_path, lab_dir, 
     study = new_study(tmp_path, lab_dir, tiny_args, "diverging", epochs=2,
                       study_file=str(study_file), num_samples=4, max_concurrent=2,
                       early_stopping=False, search="random")
-    assert list(study.space.space) == ["optim.lr"]
+    assert list(study.space.searched) == ["optim.lr"]
     result = sweep.run(study)
     outcomes = {t["trial_id"]: t["outcome"] for t in result.trials}
     lrs = {t["trial_id"]: t["config"]["optim.lr"] for t in result.trials}
     assert set(outcomes.values()) == {COMPLETED, DIVERGED}  # the study went on
     assert all((outcomes[i] == DIVERGED) == (lrs[i] == 10.0) for i in outcomes)
     assert result.best["config"]["optim.lr"] == 0.001
-    values = {t.value for t in result.searcher.study.get_trials()
+    values = {t.value for t in result.searcher.optuna_study.get_trials()
               if t.params["optim.lr"] == 10.0}
     assert values == {0.0}  # the worst val/score, told to Optuna as a finished trial
     client, runs = trial_runs(study)
@@ -195,7 +210,7 @@ def test_a_trial_out_of_retries_is_errored_and_the_study_goes_on(tmp_path, lab_d
                       max_concurrent=1, early_stopping=False, max_failures=0)
     result = sweep.run(study, callbacks=[KillWorker()])
     assert sorted(t["outcome"] for t in result.trials) == [COMPLETED, ERRORED]
-    assert sorted(t.state.name for t in result.searcher.study.get_trials()) == [
+    assert sorted(t.state.name for t in result.searcher.optuna_study.get_trials()) == [
         "COMPLETE", "FAIL"]
     _, runs = trial_runs(study)
     errored = [run for run in runs if run.data.tags["outcome"] == ERRORED]
@@ -207,8 +222,7 @@ def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab
     home = tmp_path / "w"
     command = [sys.executable, "-m", "cvae_study.study.cli", "sweep", "text", "--name", "cut",
                "--num-samples", "4", "--max-concurrent", "1", "--workdir", str(home),
-               *[arg for value in tiny_overrides(lab_dir, tiny_args, 5)
-                 for arg in ("--set", value)]]
+               *config.set_flags(tiny_overrides(lab_dir, tiny_args, 5))]
     log = open(tmp_path / "driver.log", "w")
     driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     uri = f"sqlite:///{home / 'mlflow.db'}"
@@ -216,14 +230,14 @@ def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab
     while time.monotonic() < deadline and driver.poll() is None:
         time.sleep(0.5)
         # The study file is written once the driver has set up the MLflow tables.
-        saved = home / "ray_results" / "cut" / sweep.STUDY_FILE
+        saved = home / "ray_results" / "cut" / STUDY_FILE
         if saved.exists() and _finished_trials(uri) >= 1:
             break
     assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
     driver.send_signal(signal.SIGKILL)
     driver.wait()
 
-    study = sweep.load("cut", StudyStorage(home / "ray_results"), None, home)
+    study = sweep.load("cut", ResultsStore(home / "ray_results"), None)
     result = sweep.resume(study)
     assert len(result.trials) == 4
     client, runs = trial_runs(study)
@@ -270,15 +284,15 @@ def test_bad_study_file_bounds_fail_before_ray_starts(tmp_path, capsys):
 
 def test_unknown_study_lists_the_studies_there_are(finished_study, capsys):
     study, _ = finished_study
-    code = cli.main(["resume", "nope", "--workdir", str(study.home)])
+    code = cli.main(["resume", "nope", "--workdir", str(workdir_of(study))])
     assert code == 2 and "no study 'nope'" in capsys.readouterr().err
-    code = cli.main(["resume", "nope", "--workdir", str(study.home)])
+    code = cli.main(["resume", "nope", "--workdir", str(workdir_of(study))])
     assert "studies there: eight" in capsys.readouterr().err
 
 
 def test_an_existing_study_name_is_refused(finished_study, capsys):
     study, _ = finished_study
-    code = cli.main(["sweep", "text", "--name", "eight", "--workdir", str(study.home)])
+    code = cli.main(["sweep", "text", "--name", "eight", "--workdir", str(workdir_of(study))])
     assert code == 2 and "already exists" in capsys.readouterr().err
 
 

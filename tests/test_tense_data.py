@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -16,6 +18,7 @@ from cvae_study.datasets.tense import (
     load_default,
     load_lab,
     pad_words,
+    parse_tense,
     split_by_lemma,
 )
 
@@ -72,6 +75,36 @@ def test_encode_decode_round_trip():
 def test_encode_rejects_characters_outside_a_to_z():
     with pytest.raises(ValueError, match=r"'Run'.*'R'"):
         encode_word("Run")
+
+
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [
+        ("sp", 0),
+        ("tp", 1),
+        ("pg", 2),
+        ("p", 3),
+        (" PG ", 2),
+        ("simple present", 0),
+        ("Third-Person", 1),
+        ("present_progressive", 2),
+        ("SIMPLE PAST", 3),
+        ("simple-past", 3),
+    ],
+)
+def test_parse_tense_takes_short_and_long_names(name, index):
+    assert parse_tense(name) == index
+
+
+def test_parse_tense_names_the_bad_tense_and_the_valid_ones():
+    message = (
+        "tense 'future': one of sp, tp, pg, p or simple present, third person, "
+        "present progressive, simple past"
+    )
+    with pytest.raises(TenseDataError, match=f"^{re.escape(message)}$"):
+        parse_tense("future")
+    with pytest.raises(ValueError, match="'sp p'"):
+        parse_tense("sp p")
 
 
 @pytest.mark.parametrize("add_sos", [False, True])

@@ -141,7 +141,8 @@ def test_text_task_trains_evaluates_and_samples(tiny_task):
     # Cyclical KL over 4 steps in 4 cycles: every step starts a cycle, so the weight is 0.
     assert first["train/kl_weight"] == 0.0
     assert first["train/tf_ratio"] == pytest.approx(1.0)
-    results = task.evaluate()
+    evaluation = task.evaluate()
+    results = evaluation.metrics
     assert VAL_KEYS <= results.keys()
     assert all(math.isfinite(results[key]) for key in VAL_KEYS)
     assert 0.0 <= results["val/bleu4"] <= 1.0
@@ -151,7 +152,7 @@ def test_text_task_trains_evaluates_and_samples(tiny_task):
     )
     assert 0 <= results["val/active_units"] <= 4
     assert all(math.isfinite(results[f"val/kl_dim{j:02d}"]) for j in range(4))
-    samples = task.samples()
+    samples = evaluation.samples
     assert {"conversions", "generated"} <= samples.keys()
     assert len(samples["generated"]) == 8
     assert samples["conversions"]

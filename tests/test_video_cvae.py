@@ -10,9 +10,10 @@ from PIL import Image
 
 from cvae_study.datasets import synthetic
 from cvae_study.models.video_cvae import VideoCVAE, VideoCVAEConfig, resolve_preset
-from cvae_study.study import checkpoint, config
-from cvae_study.study import metrics as m
-from cvae_study.study.tasks.base import IMAGES
+from cvae_study.study import config, scoring
+from cvae_study.study import names as m
+from cvae_study.study.bundle import checkpoint
+from cvae_study.study.names import IMAGES
 from cvae_study.study.tasks.video import Clips, VideoTask, load_data
 
 # A tiny run: four 14-frame pushing sequences (validation gets two), clips of 2 + 4 frames.
@@ -101,11 +102,12 @@ def test_frames_must_be_multiples_of_sixteen():
 
 def test_psnr_matches_a_hand_computed_value():
     target = torch.full((1, 3, 4, 4), 0.5)
-    assert m.psnr(torch.zeros_like(target), target).item() == pytest.approx(10 * math.log10(4))
+    black = torch.zeros_like(target)
+    assert scoring.psnr(black, target).item() == pytest.approx(10 * math.log10(4))
     half = target.clone()
     half[..., :2, :] = 0.6  # half the pixels off by 0.1: MSE 0.005
-    assert m.psnr(half, target).item() == pytest.approx(10 * math.log10(1 / 0.005), rel=1e-5)
-    assert m.psnr(target, target).item() == pytest.approx(100.0)
+    assert scoring.psnr(half, target).item() == pytest.approx(10 * math.log10(1 / 0.005), rel=1e-5)
+    assert scoring.psnr(target, target).item() == pytest.approx(100.0)
 
 
 def test_clips_stay_inside_their_sequence(pushing_dir):
@@ -129,14 +131,15 @@ def test_a_task_trains_evaluates_and_draws_a_strip(kind, pushing_dir, dance_dir)
     height = 64 if kind == "pushing" else 32
     losses = [task.train_epoch()[m.TRAIN_LOSS] for _ in range(2)]
     assert all(math.isfinite(loss) for loss in losses) and task.epoch == 2
-    results = task.evaluate()
+    evaluation = task.evaluate()
+    results = evaluation.metrics
     assert {m.val_psnr_at(k) for k in range(1, 5)} <= set(results)
     assert m.val_psnr_at(5) not in results
     for key in (m.VAL_PSNR, m.VAL_PSNR_COPY_LAST, m.VAL_PSNR_OTHER_CONDITION):
         assert 0 < results[key] < 100, key
     assert results[m.VAL_PSNR] == pytest.approx(
         sum(results[m.val_psnr_at(k)] for k in range(1, 5)) / 4)
-    strip = Image.open(io.BytesIO(base64.b64decode(task.samples()[IMAGES]["strip.png"])))
+    strip = Image.open(io.BytesIO(base64.b64decode(evaluation.samples[IMAGES]["strip.png"])))
     assert strip.size == (6 * 64, 2 * 2 * height)  # 6 frames wide; truth and prediction rows
 
 
@@ -177,8 +180,8 @@ def test_a_checkpoint_restores_the_same_predictions(pushing_dir, tmp_path):
     task.train_epoch()
     folder = checkpoint.save(tmp_path / "ckpt", task.state(), config.flatten(task.config),
                              "video")
-    expected = task.evaluate(), task.train_epoch()  # from the saved state of torch's RNG
+    expected = task.evaluate().metrics, task.train_epoch()  # from the saved state of torch's RNG
     saved = checkpoint.load(folder)
-    fresh = VideoTask(config.from_flat("video", saved["config"]), torch.device("cpu"))
+    fresh = VideoTask(config.build("video", saved["config"]), torch.device("cpu"))
     fresh.load_state(saved["state"])
-    assert (fresh.evaluate(), fresh.train_epoch()) == expected
+    assert (fresh.evaluate().metrics, fresh.train_epoch()) == expected

@@ -194,7 +194,7 @@ def test_same_seed_writes_the_same_bytes(tmp_path, pushing_root, dance_root):
 
 
 def test_trajectory_folders_group_256_sequences(tmp_path, monkeypatch):
-    monkeypatch.setattr(synthetic, "TRAJECTORY_FOLDER_SIZE", 2)
+    monkeypatch.setattr(synthetic.pushing, "TRAJECTORY_FOLDER_SIZE", 2)
     root = write_pushing(tmp_path, 3, seed=0, frames=FRAMES)
     assert (root / "train" / "traj_2_to_3" / "0" / "0.png").is_file()
     names = load_bair(root, "train", 12).names
@@ -226,7 +226,7 @@ def test_default_dataset_is_written_once_and_reused(tmp_path, monkeypatch):
     def no_writing(*args, **kwargs):
         raise AssertionError("the cached data set was written again")
 
-    monkeypatch.setattr(synthetic, "write", no_writing)
+    monkeypatch.setattr(synthetic.cache, "write", no_writing)
     assert default_dataset("dance", 1, seed=2) == path
     assert frame.stat().st_mtime_ns == written
     assert os.listdir(tmp_path) == [path.name]  # no temporary folder left
@@ -244,7 +244,7 @@ def test_default_dataset_keeps_the_copy_that_was_renamed_first(tmp_path, monkeyp
         (target / "winner").touch()
         return out
 
-    monkeypatch.setattr(synthetic, "write", racing_write)
+    monkeypatch.setattr(synthetic.cache, "write", racing_write)
     assert default_dataset("dance", 1, seed=0) == target
     assert (target / "winner").is_file()
     assert os.listdir(tmp_path) == [target.name]
@@ -257,7 +257,7 @@ def test_default_dataset_cleans_up_after_a_failed_write(tmp_path, monkeypatch):
         (out / "half").mkdir(parents=True)
         raise OSError("disk full")
 
-    monkeypatch.setattr(synthetic, "write", failing_write)
+    monkeypatch.setattr(synthetic.cache, "write", failing_write)
     with pytest.raises(OSError, match="disk full"):
         default_dataset("pushing", 1, seed=0)
     assert os.listdir(tmp_path) == []

@@ -1,68 +1,67 @@
-"""What every task shares: the interface its callers use, the epoch loop, checkpoint state,
-device choice and divergence."""
+"""The task contract: train an epoch, evaluate, save and load state. No Ray, no MLflow.
+
+A task trains, evaluates and samples; its caller (`train`, the trainable, `bench`) does the
+tracking, so the same task runs on a machine that has only torch.
+"""
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from cvae_study.models.schedules import kl_weight, teacher_forcing_ratio
-from cvae_study.study import metrics as m
+from cvae_study.models.schedules import kl_weight, learning_rate, teacher_forcing_ratio
+from cvae_study.study import names as n
+from cvae_study.study.errors import UsageError
 
-# samples()[IMAGES]: {file name: base64 PNG}, logged by the trackers as image artifacts.
-IMAGES = "images"
+SAMPLE_SEED = 1234  # the prior's draws are the same at every evaluation
 
 
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite; what was logged before stays valid."""
 
 
-class Task(Protocol):
-    """A task trains, evaluates and samples; its caller (CLI, trainable, bench) tracks."""
-
-    name: str
-    epoch: int  # epochs completed
-    steps_per_epoch: int  # optimiser steps an epoch, for the schedules and their cycles
-    device: torch.device
-    model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-
-    def train_epoch(self) -> dict[str, float]: ...
-    def evaluate(self, exhaustive: bool = False) -> dict[str, float]: ...
-    def samples(self) -> dict[str, Any]: ...
-    def state(self) -> dict[str, Any]: ...
-    def load_state(self, state: dict[str, Any]) -> None: ...
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]  # names.py's val/... metrics
+    samples: dict[str, Any] = field(default_factory=dict)  # JSON-ready; images under IMAGES
 
 
-class EpochTrainer:
+class Task(ABC):
     """The epoch loop and checkpoint state of a task. A task sets config (with kl, tf, optim
     and train sections), device, model, optimizer, generator, steps_per_epoch, step and
-    epoch, and defines batches() and training_loss()."""
+    epoch, and defines batches(), training_loss() and evaluate()."""
 
+    name: str
     config: Any
     device: torch.device
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     generator: torch.Generator  # every random draw of training: batches, coin flips
-    steps_per_epoch: int
+    steps_per_epoch: int  # optimiser steps an epoch, for the schedules and their cycles
     step: int
-    epoch: int
+    epoch: int  # epochs completed
 
+    @abstractmethod
     def batches(self) -> Iterable[Any]:
         """One epoch of batches, drawn with self.generator."""
-        raise NotImplementedError
 
+    @abstractmethod
     def training_loss(self, batch, beta: float, teacher_forced: bool):
         """-> loss, recon, true KL (scalars) of one batch."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def evaluate(self, exhaustive: bool = False) -> Evaluation:
+        """Validation metrics and samples of the model as it is now."""
 
     def train_epoch(self) -> dict[str, float]:
         cfg = self.config
         self.model.train()
         tf_ratio = teacher_forcing_ratio(self.epoch, cfg.tf)
         total_steps = self.steps_per_epoch * cfg.train.epochs
-        totals = {m.TRAIN_LOSS: 0.0, m.TRAIN_RECON: 0.0, m.TRAIN_KL: 0.0, m.TRAIN_KL_WEIGHT: 0.0}
+        totals = {n.TRAIN_LOSS: 0.0, n.TRAIN_RECON: 0.0, n.TRAIN_KL: 0.0, n.TRAIN_KL_WEIGHT: 0.0}
         for batch in self.batches():
             beta = kl_weight(self.step, cfg.kl, total_steps)
             lr = learning_rate(self.step, cfg.optim, total_steps)
@@ -70,13 +69,13 @@ class EpochTrainer:
                 group["lr"] = lr
             teacher_forced = torch.rand((), generator=self.generator).item() < tf_ratio
             loss, recon, kl = self.train_step(batch, beta, teacher_forced)
-            for key, value in ((m.TRAIN_LOSS, loss), (m.TRAIN_RECON, recon), (m.TRAIN_KL, kl)):
+            for key, value in ((n.TRAIN_LOSS, loss), (n.TRAIN_RECON, recon), (n.TRAIN_KL, kl)):
                 totals[key] += value.item()
-            totals[m.TRAIN_KL_WEIGHT] += beta
+            totals[n.TRAIN_KL_WEIGHT] += beta
         self.epoch += 1
         metrics = {key: value / self.steps_per_epoch for key, value in totals.items()}
-        metrics[m.TRAIN_TF_RATIO] = tf_ratio
-        metrics[m.TRAIN_LR] = lr
+        metrics[n.TRAIN_TF_RATIO] = tf_ratio
+        metrics[n.TRAIN_LR] = lr
         return metrics
 
     def train_step(self, batch, beta: float, teacher_forced: bool):
@@ -115,9 +114,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is visible to torch on this machine")
+        raise UsageError("--device cuda: no CUDA GPU is visible to torch on this machine")
     if name not in ("cpu", "cuda"):
-        raise ValueError(f"--device {name!r}: expected auto, cpu or cuda")
+        raise UsageError(f"--device {name!r}: expected auto, cpu or cuda")
     return torch.device(name)
 
 
@@ -125,15 +124,6 @@ def check_finite(loss: torch.Tensor, step: int) -> None:
     value = loss.item()
     if not math.isfinite(value):
         raise Diverged(f"training loss became {value} at step {step}; stopping this run")
-
-
-def learning_rate(step: int, optim, total_steps: int) -> float:
-    """The learning rate at optimiser step `step` (0-based): a pure function of the step,
-    like the KL schedule, so a resumed run needs no scheduler state."""
-    if optim.lr_decay == "none":
-        return optim.lr
-    progress = min(step, total_steps) / total_steps
-    return 0.5 * optim.lr * (1.0 + math.cos(math.pi * progress))
 
 
 def build_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:

@@ -4,6 +4,7 @@ import importlib
 
 import torch
 
+from cvae_study.study.errors import UsageError
 from cvae_study.study.tasks.base import Task
 
 # Imported on demand: the text task does not need the video modules, nor the reverse.
@@ -13,7 +14,7 @@ MODULES = {"text": ("cvae_study.study.tasks.text", "TextTask"),
 
 def _module(name: str):
     if name not in MODULES:
-        raise ValueError(f"unknown task {name!r}; tasks: {', '.join(MODULES)}")
+        raise UsageError(f"unknown task {name!r}; tasks: {', '.join(MODULES)}")
     return importlib.import_module(MODULES[name][0])
 
 

@@ -14,12 +14,12 @@ import torch.nn.functional as F
 from cvae_study.datasets import tense
 from cvae_study.models.text_cvae import TextCVAE
 from cvae_study.models.vae import gaussian_kl, kl_penalty, reparameterize
-from cvae_study.study import metrics as m
-from cvae_study.study.config import TextConfig, TextDataConfig
-from cvae_study.study.tasks.base import EpochTrainer, build_optimizer
+from cvae_study.study import names as n
+from cvae_study.study import scoring
+from cvae_study.study.config.schema import TextConfig, TextDataConfig
+from cvae_study.study.tasks.base import SAMPLE_SEED, Evaluation, Task, build_optimizer
 
 NUM_TENSES = len(tense.TENSES)
-SAMPLE_SEED = 1234  # the Gaussian-score noise is the same at every evaluation
 EXHAUSTIVE_SAMPLES = 1000  # a tighter Gaussian-score estimate than the lab's 100
 
 
@@ -89,7 +89,7 @@ def generate_words(model: TextCVAE, count: int, seed: int, max_len: int,
     return [tuple(words[i : i + NUM_TENSES]) for i in range(0, len(words), NUM_TENSES)]
 
 
-class TextTask(EpochTrainer):
+class TextTask(Task):
     name = "text"
 
     def __init__(self, config: TextConfig, device: torch.device, data: tense.TenseData = None):
@@ -108,7 +108,6 @@ class TextTask(EpochTrainer):
         self.step = 0
         self.epoch = 0
         self._eval_rows = self._pick_eval_rows(config.eval.verbs)
-        self._last_samples: dict[str, Any] = {}
 
     def _pick_eval_rows(self, limit: int) -> dict[str, tuple]:
         """A fixed, seeded subset of `limit` verbs per protocol (0 = every verb)."""
@@ -167,7 +166,8 @@ class TextTask(EpochTrainer):
 
     def _bleu(self, items: list[tense.Conversion]) -> tuple[float, list[str]]:
         predictions = self.convert(items)
-        return m.mean_bleu4(zip((c.target for c in items), predictions, strict=True)), predictions
+        pairs = zip((c.target for c in items), predictions, strict=True)
+        return scoring.mean_bleu4(pairs), predictions
 
     @torch.no_grad()
     def _posterior_stats(self, rows) -> dict[str, Any]:
@@ -183,14 +183,15 @@ class TextTask(EpochTrainer):
         nll = word_nll(logits, tokens, lengths).mean()
         kl = kl_per_dim.sum(dim=1).mean()
         return {
-            m.VAL_ELBO: -(nll + kl).item(),
-            m.VAL_KL: kl.item(),
-            m.VAL_ACTIVE_UNITS: float(m.active_units(mean)),
+            n.VAL_ELBO: -(nll + kl).item(),
+            n.VAL_KL: kl.item(),
+            n.VAL_ACTIVE_UNITS: float(scoring.active_units(mean)),
             "kl_per_dim": kl_per_dim.mean(dim=0).tolist(),
         }
 
-    def evaluate(self, exhaustive: bool = False) -> dict[str, float]:
-        """Per-epoch metrics on the eval subsets; exhaustive: every verb, 1000 samples."""
+    def evaluate(self, exhaustive: bool = False) -> Evaluation:
+        """Metrics on the eval subsets, with sample conversions and generated tuples;
+        exhaustive: every verb, 1000 samples."""
         rows = self._pick_eval_rows(0) if exhaustive else self._eval_rows
         seen_items = tense.conversions(rows["seen"])
         heldout_items = tense.conversions(rows["heldout"])
@@ -200,20 +201,20 @@ class TextTask(EpochTrainer):
         seen_bleu, seen_pred = self._bleu(lab_items or seen_items)
         count = EXHAUSTIVE_SAMPLES if exhaustive else self.config.eval.samples
         generated = self.generate(count, SAMPLE_SEED)
-        gaussian = m.gaussian_score(generated, self.data.train)
+        gaussian = scoring.gaussian_score(generated, self.data.train)
         stats = self._posterior_stats(rows["heldout"] or rows["seen"])
         kl_per_dim = stats.pop("kl_per_dim")
         results = {
-            m.VAL_BLEU4: heldout_bleu,
-            m.VAL_BLEU4_SEEN: seen_bleu,
-            m.VAL_GAUSSIAN: gaussian,
-            m.VAL_MORPH: m.morph_score(generated),
-            m.VAL_SCORE: (heldout_bleu + gaussian) / 2,
+            n.VAL_BLEU4: heldout_bleu,
+            n.VAL_BLEU4_SEEN: seen_bleu,
+            n.VAL_GAUSSIAN: gaussian,
+            n.VAL_MORPH: scoring.morph_score(generated),
+            n.VAL_SCORE: (heldout_bleu + gaussian) / 2,
             **stats,
         }
-        results.update({m.val_kl_dim(j): value for j, value in enumerate(kl_per_dim)})
+        results.update({n.val_kl_dim(j): value for j, value in enumerate(kl_per_dim)})
         train_rows = set(self.data.train)
-        self._last_samples = {
+        samples = {
             "conversions": [
                 {"protocol": protocol, "from": tense.TENSES[c.source_tense], "source": c.source,
                  "to": tense.TENSES[c.target_tense], "target": c.target, "predicted": p}
@@ -228,8 +229,4 @@ class TextTask(EpochTrainer):
                 for row in generated
             ],
         }
-        return results
-
-    def samples(self) -> dict[str, Any]:
-        """Sample conversions and generated tuples from the last evaluate()."""
-        return self._last_samples
+        return Evaluation(results, samples)

@@ -19,11 +19,11 @@ from PIL import Image
 from cvae_study.datasets import synthetic, video
 from cvae_study.models.vae import gaussian_kl, kl_penalty
 from cvae_study.models.video_cvae import VideoCVAE, resolve_preset
-from cvae_study.study import metrics as m
-from cvae_study.study.config import VideoConfig, VideoDataConfig
-from cvae_study.study.tasks.base import IMAGES, EpochTrainer, build_optimizer
+from cvae_study.study import names as n
+from cvae_study.study import scoring
+from cvae_study.study.config.schema import VideoConfig, VideoDataConfig
+from cvae_study.study.tasks.base import SAMPLE_SEED, Evaluation, Task, build_optimizer
 
-SAMPLE_SEED = 1234  # the prior's draws are the same at every evaluation
 VALIDATION_SPLIT = {"pushing": "validate", "dance": "val"}
 
 
@@ -108,7 +108,7 @@ def predict(model: VideoCVAE, frames: torch.Tensor, conditions: torch.Tensor,
     return model.unroll(frames, conditions, n_past, from_prior=True, noise=noise).frames
 
 
-class VideoTask(EpochTrainer):
+class VideoTask(Task):
     name = "video"
 
     def __init__(self, config: VideoConfig, device: torch.device, data: VideoData = None):
@@ -132,7 +132,6 @@ class VideoTask(EpochTrainer):
         self.step = 0
         self.epoch = 0
         self._eval_starts = self._pick_eval_starts(config.eval.clips)
-        self._last_samples: dict[str, Any] = {}
 
     def _pick_eval_starts(self, limit: int) -> torch.Tensor:
         """A fixed, seeded subset of `limit` validation clips (0 = all)."""
@@ -165,7 +164,7 @@ class VideoTask(EpochTrainer):
 
     # ---- evaluation -----------------------------------------------------------------------
 
-    def evaluate(self, exhaustive: bool = False) -> dict[str, float]:
+    def evaluate(self, exhaustive: bool = False) -> Evaluation:
         """PSNR of each predicted frame on the validation clips, against copying the last
         observed frame and against predicting with other clips' conditions."""
         starts = self.val_clips.tiled_starts() if exhaustive else self._eval_starts
@@ -176,27 +175,23 @@ class VideoTask(EpochTrainer):
             frames, conditions = self.val_clips.gather(chunk)
             truth = frames[:, self.n_past:]
             predicted = predict(self.model, frames, conditions, self.n_past)
-            psnr.append(m.psnr(predicted[:, future], truth))  # (B, n_future)
-            copy_last.append(m.psnr(frames[:, self.n_past - 1 : self.n_past], truth))
+            psnr.append(scoring.psnr(predicted[:, future], truth))  # (B, n_future)
+            copy_last.append(scoring.psnr(frames[:, self.n_past - 1 : self.n_past], truth))
             # Each clip with the conditions of the next clip in the batch: other sequences.
             other_conditions = conditions.roll(1, dims=0)
-            other.append(m.psnr(predict(self.model, frames, other_conditions, self.n_past)
+            other.append(scoring.psnr(predict(self.model, frames, other_conditions, self.n_past)
                                 [:, future], truth))
             if strip is None:
                 shown = self.config.eval.strip_clips
                 strip = strip_png(frames[:shown], predicted[:shown]) if shown else None
         psnr_per_frame = torch.cat(psnr).mean(dim=0)  # (n_future,)
-        results = {m.val_psnr_at(k + 1): value for k, value in enumerate(psnr_per_frame.tolist())}
-        results[m.VAL_PSNR] = psnr_per_frame.mean().item()
-        results[m.VAL_PSNR_COPY_LAST] = torch.cat(copy_last).mean().item()
-        results[m.VAL_PSNR_OTHER_CONDITION] = torch.cat(other).mean().item()
-        self._last_samples = {
+        results = {n.val_psnr_at(k + 1): value for k, value in enumerate(psnr_per_frame.tolist())}
+        results[n.VAL_PSNR] = psnr_per_frame.mean().item()
+        results[n.VAL_PSNR_COPY_LAST] = torch.cat(copy_last).mean().item()
+        results[n.VAL_PSNR_OTHER_CONDITION] = torch.cat(other).mean().item()
+        samples = {
             "clips": len(starts),
             "psnr_per_frame": [round(v, 3) for v in psnr_per_frame.tolist()],
-            IMAGES: {"strip.png": base64.b64encode(strip).decode()} if strip else {},
+            n.IMAGES: {"strip.png": base64.b64encode(strip).decode()} if strip else {},
         }
-        return results
-
-    def samples(self) -> dict[str, Any]:
-        """Per-frame PSNR and a PNG strip (base64) of the last evaluate()."""
-        return self._last_samples
+        return Evaluation(results, samples)

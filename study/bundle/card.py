@@ -1,0 +1,77 @@
+"""A bundle's model card (README.md): what the model is, how it scored, how to use it."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from cvae_study.study import names as n
+from cvae_study.study.tasks import text
+
+
+def copy_last_strip(client: MlflowClient, run_id: str, out: Path) -> bool:
+    """The trial's last logged prediction strip -> out/samples.png; False if it has none."""
+    strips = sorted(a.path for a in client.list_artifacts(run_id, "samples")
+                    if a.path.endswith("_strip.png"))
+    if not strips:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(client.download_artifacts(run_id, strips[-1], folder), out / n.SAMPLES_FILE)
+    return True
+
+
+def _card_text_part(meta: dict, model) -> tuple[str, list[str]]:
+    flat = meta["config"]
+    trained_on = (f"the {flat['data.source']} verb table (sp, tp, pg, p forms; verbs held out "
+                  "by a seeded split)")
+    samples = text.generate_words(model, 5, seed=0, max_len=meta["max_length"])
+    return trained_on, [
+        "## Samples: four tenses from one z ~ N(0, I)", "",
+        *[f"- {' / '.join(row)}" for row in samples],
+        "", "## Use it", "", "```",
+        "cvae-study convert --model THIS_FOLDER walk --from sp --to p",
+        "cvae-study generate --model THIS_FOLDER -n 5 --seed 0", "```"]
+
+
+def _card_video_part(meta: dict, has_strip: bool) -> tuple[str, list[str]]:
+    flat = meta["config"]
+    kind = flat["data.kind"]
+    data = flat["data.dir"] or (f"synthetic {kind} data ({flat['data.sequences']} training "
+                                f"sequences, seed {flat['data.seed']})")
+    condition = "robot actions and end-effector positions" if kind == "pushing" else "pose images"
+    trained_on = (f"{data}, {meta['preset']} preset: {meta['n_past']} observed frames, "
+                  f"{meta['n_future']} predicted, conditioned on {condition}")
+    clip = "A_BAIR_SEQUENCE_FOLDER" if kind == "pushing" else "A_DANCE_SPLIT_FOLDER"
+    strip = (["## Samples: ground truth (top) over prediction, validation clips", "",
+              f"![predictions]({n.SAMPLES_FILE})", ""] if has_strip else [])
+    return trained_on, [
+        *strip, "## Use it", "", "```",
+        f"cvae-study predict --model THIS_FOLDER --clip {clip} --out prediction.gif", "```"]
+
+
+def model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> str:
+    shown = [k for k in sorted(metrics) if k.startswith("val/") and not n.is_kl_dim(k)]
+    searched = meta["source"]["searched"]
+    lines = [
+        f"# {meta['task']} CVAE from study {meta['source']['study']}",
+        "",
+        f"Trial {meta['source']['trial_id']} (MLflow run {meta['source']['run_id']}), "
+        f"trained for {meta['config']['train.epochs']} epochs on {trained_on}.",
+        "", "## Metrics (last epoch)", "", "| metric | value |", "|---|---|",
+        *[f"| {key} | {metrics[key]:.4f} |" for key in shown],
+        "", "## Hyperparameters searched", "", "| key | value |", "|---|---|",
+        *[f"| {key} | {value} |" for key, value in searched.items()],
+        "", "The full configuration is in config.json.", "", *rest, "",
+        "In Python: `cvae_study.study.bundle.bundle.load_bundle(folder)` -> task, config and "
+        "model (safetensors and JSON only; nothing is unpickled).", "",
+    ]
+    return "\n".join(lines)
+
+
+def card_text(meta: dict, metrics: dict, model, client: MlflowClient, run_id: str,
+              out: Path) -> str:
+    """The card of the bundle being written to `out` (a video card copies its strip there)."""
+    parts = (_card_text_part(meta, model) if meta["task"] == "text"
+             else _card_video_part(meta, copy_last_strip(client, run_id, out)))
+    return model_card(meta, metrics, *parts)

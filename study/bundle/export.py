@@ -1,0 +1,127 @@
+"""The best trial of a study -> a model bundle someone can take away (see bundle.py)."""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+from mlflow import MlflowClient
+from safetensors.torch import save_file
+
+from cvae_study.datasets import tense, video
+from cvae_study.study import config
+from cvae_study.study import names as n
+from cvae_study.study.bundle import checkpoint
+from cvae_study.study.bundle.bundle import build_model
+from cvae_study.study.bundle.card import card_text
+from cvae_study.study.errors import UsageError
+from cvae_study.study.tasks import text
+from cvae_study.study.tracking.store import check_reachable, load_json_artifact, study_parent
+from cvae_study.study.tune.storage import ResultsStore
+
+
+class ExportError(UsageError):
+    """The study, trial, metric or output folder cannot be exported as asked."""
+
+
+# ---- choosing the trial ---------------------------------------------------------------------
+
+
+def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: str | None):
+    """-> (parent run, trial run): the named trial, or the best completed one by `metric`
+    (default: the study's objective)."""
+    parent = study_parent(client, name)
+    if parent is None:
+        raise ExportError(f"no study {name!r} at {client.tracking_uri}")
+    experiments = [parent.info.experiment_id]
+    query = n.children_filter(parent.info.run_id)
+    if trial_id:
+        found = client.search_runs(experiments, f"{query} and tags.`{n.TRIAL_ID}` = '{trial_id}'")
+        if not found:
+            raise ExportError(f"study {name!r} has no trial {trial_id!r}")
+        return parent, found[0]
+    task = parent.data.params[f"{n.STUDY_PREFIX}task"]
+    metric = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
+    objectives = n.OBJECTIVES[task]
+    if metric not in objectives:
+        raise ExportError(f"--metric {metric!r}: choose one of {', '.join(objectives)}")
+    mode = objectives[metric][0]
+    completed = [run for run in client.search_runs(
+                     experiments, f"{query} and tags.{n.OUTCOME} = '{n.COMPLETED}'")
+                 if metric in run.data.metrics]
+    if not completed:
+        raise ExportError(f"study {name!r} has no completed trial yet")
+    sign = 1 if mode == "max" else -1
+    return parent, max(completed, key=lambda run: sign * run.data.metrics[metric])
+
+
+def _fetch_checkpoint(parent, run, folder: Path) -> Path:
+    """Copy the trial's last checkpoint from the study's storage into `folder`."""
+    where = run.data.tags.get(n.CHECKPOINT)
+    if not where:
+        raise ExportError(f"trial {run.data.tags.get(n.TRIAL_ID)} has no checkpoint recorded")
+    storage = ResultsStore(parent.data.tags.get(n.STORAGE, "/"))
+    pafs.copy_files(where, str(folder), source_filesystem=storage.filesystem,
+                    destination_filesystem=pafs.LocalFileSystem())
+    return folder
+
+
+# ---- writing a bundle -----------------------------------------------------------------------
+
+
+def _shape_meta(task: str, cfg: Any, counters: dict[str, Any]) -> dict[str, Any]:
+    """config.json's task keys: what bundle.build_model needs, and names a user reads."""
+    if task == "text":
+        return {"vocabulary": list(tense.VOCABULARY), "tenses": list(tense.TENSES),
+                "tense_names": tense.TENSE_LONG_NAMES,
+                "max_length": text.sequence_length(text.load_data(cfg.data).train)}
+    frame_size, condition_shape = video.geometry(cfg.data.kind)
+    return {"preset": counters["preset"], "frame_size": list(frame_size),
+            "condition_shape": list(condition_shape), "n_past": cfg.data.n_past,
+            "n_future": cfg.data.future_frames}
+
+
+def export(uri: str, name: str, out: Path, metric: str | None = None,
+           trial_id: str | None = None, force: bool = False,
+           register: str | None = None) -> dict[str, Any]:
+    check_reachable(uri)
+    if out.exists() and not force:
+        raise ExportError(f"--out {out}: exists; pass --force to replace it")
+    client = MlflowClient(uri)
+    parent, run = pick_trial(client, name, metric, trial_id)
+    task = parent.data.params[f"{n.STUDY_PREFIX}task"]
+    with tempfile.TemporaryDirectory() as folder:
+        saved = checkpoint.load(_fetch_checkpoint(parent, run, Path(folder)))
+    cfg = config.build(task, saved["config"])
+    space = load_json_artifact(client, parent.info.run_id, n.SPACE_ARTIFACT) or {}
+    searched = {key: run.data.params.get(key) for key in space.get("searched", {})}
+    meta = {"task": task, "config": config.flatten(cfg),
+            **_shape_meta(task, cfg, saved["state"]["counters"]),
+            "source": {"study": name, "trial_id": run.data.tags[n.TRIAL_ID],
+                       "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched}}
+    model = build_model(task, cfg, meta)
+    model.load_state_dict(saved["state"]["model"])
+    metrics = dict(run.data.metrics)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / n.MODEL_FILE)
+    (out / n.CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+    (out / n.METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    (out / n.CARD_FILE).write_text(card_text(meta, metrics, model, client, run.info.run_id, out))
+    result = {"bundle": str(out), "trial_id": meta["source"]["trial_id"],
+              "run_id": run.info.run_id}
+    if register:
+        result["registered"] = _register(client, run.info.run_id, out, register)
+    return result
+
+
+def _register(client: MlflowClient, run_id: str, bundle: Path, model_name: str) -> str:
+    """Log the bundle to the trial's run and register it as a version of `model_name`."""
+    client.log_artifacts(run_id, str(bundle), artifact_path="bundle")
+    if client.search_registered_models(f"name = '{model_name}'") == []:
+        client.create_registered_model(model_name)
+    source = f"{client.get_run(run_id).info.artifact_uri}/bundle"
+    return str(client.create_model_version(model_name, source, run_id=run_id).version)

@@ -1,0 +1,219 @@
+"""One typed function per command: what the CLI calls after parsing, and what the demo and
+the tests call directly. Each prints what the user reads and returns an exit status.
+
+Heavy stacks are imported inside the command that needs them: `train` and `bench` run on a
+machine that has torch and nothing else of Ray, MLflow or Optuna.
+"""
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cvae_study.study import config
+from cvae_study.study import names as n
+from cvae_study.study.config import Overrides
+from cvae_study.study.errors import UsageError
+from cvae_study.study.tasks.base import resolve_device
+from cvae_study.study.tracking.workdir import Workspace
+
+# --smoke: two trials of a tiny model for two epochs on the default data (video: a small
+# synthetic set). Flags given explicitly win over these.
+SMOKE = {"text": {"model.hidden_size": 32, "model.latent_size": 8, "model.embedding_size": 16,
+                  "train.epochs": 2, "eval.verbs": 20, "eval.samples": 10},
+         "video": {"model.preset": "cpu", "model.latent_size": 8, "data.sequences": 16,
+                   "train.epochs": 2, "train.batch_size": 8, "eval.clips": 8}}
+SMOKE_TRIALS = 2
+
+
+def _print_json(report: dict[str, Any], out: str | Path | None = None) -> None:
+    text = json.dumps(report, indent=2)
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
+
+
+def train(task: str, cfg, device: str, where: Workspace, experiment: str | None,
+          progress: bool) -> int:
+    from cvae_study.study.tracking.train import summary, train
+
+    resolve_device(device)  # a bad --device fails before anything is written
+    result = train(task, cfg, device, where.tracking_uri, where.workdir / "checkpoints",
+                   experiment, progress=progress)
+    print(json.dumps(summary(result, where.tracking_uri), indent=2))
+    if result.outcome == n.DIVERGED:
+        print(f"error: {result.message}; the epochs before it stay logged in MLflow run "
+              f"{result.run_id}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def bench_task(task: str, cfg, device: str, minutes: float, out: str | None) -> int:
+    from cvae_study.study.bench.text import run_text_bench
+
+    _print_json(run_text_bench(task, cfg, device, minutes), out)
+    return 0
+
+
+def bench_video(device: str, overrides: Overrides, steps: int, kinds: list[str],
+                out: str | None) -> int:
+    from cvae_study.study.bench.video import run_video_bench
+
+    for kind in kinds:
+        config.build("video", {**overrides, "data.kind": kind})  # a bad kind before any run
+    _print_json(run_video_bench(device, overrides, steps, kinds), out)
+    return 0
+
+
+def bench_sweep(folder: Path, overrides: Overrides, seeds: tuple[int, ...],
+                out: str | None) -> int:
+    from cvae_study.study.bench.sweep import run_sweep_bench
+
+    config.build("text", overrides)  # a bad --set: exit 2 now, not in a child process
+    report = run_sweep_bench(folder / time.strftime("bench-sweep-%Y%m%d-%H%M%S"), overrides,
+                             seeds)
+    _print_json(report, out)
+    return 0
+
+
+def _results_store(where: Workspace, storage: str | None):
+    from cvae_study.study.tune.storage import ResultsStore
+
+    return ResultsStore(storage or where.workdir / "ray_results")
+
+
+def _print_sweep(result) -> None:
+    summary = result.summary()
+    print(json.dumps(summary, indent=2))
+    uri = summary["mlflow"]["tracking_uri"]
+    print(f"\nMLflow store: {uri} (experiment {summary['study']})")
+    print(f"Browse it:    mlflow ui --backend-store-uri {uri}")
+    print(f"Ray results:  {summary['ray_results']}")
+
+
+def sweep(options, study_file: str | None, overrides: Overrides, where: Workspace,
+          storage: str | None = None, address: str | None = None):
+    """A new study (options: a tune.sweep.SweepOptions) -> its SweepResult."""
+    from cvae_study.study.tune import sweep as sweeps
+
+    prepared = sweeps.prepare(options, study_file, overrides, _results_store(where, storage),
+                              where.tracking_uri)
+    result = sweeps.run(prepared, address=address)
+    _print_sweep(result)
+    print(f"Resume it:    cvae-study resume {options.name} --workdir {where.workdir}")
+    return result
+
+
+def resume(name: str, where: Workspace, tracking_uri: str | None, storage: str | None,
+           address: str | None) -> int:
+    """tracking_uri: --tracking-uri as given; None resumes into the study's own store."""
+    from cvae_study.study.tune import sweep as sweeps
+
+    saved = sweeps.load(name, _results_store(where, storage), tracking_uri)
+    _print_sweep(sweeps.resume(saved, address=address))
+    return 0
+
+
+def report(where: Workspace, name: str, out: Path | None = None,
+           quiet: bool = False) -> dict[str, Path]:
+    from cvae_study.analysis.report import write_report
+
+    paths = write_report(where.tracking_uri, name, out or where.workdir / "reports" / name)
+    if not quiet:
+        print(f"Report: {paths['html']}\nMarkdown: {paths['markdown']}")
+    return paths
+
+
+def export(where: Workspace, name: str, out: Path, metric: str | None = None,
+           trial: str | None = None, force: bool = False, register: str | None = None,
+           quiet: bool = False) -> dict[str, Any]:
+    from cvae_study.study.bundle.export import export
+
+    result = export(where.tracking_uri, name, out, metric, trial, force, register)
+    if not quiet:
+        print(json.dumps(result, indent=2))
+    return result
+
+
+def convert(model: str | Path, word: str, source: str, target: str) -> int:
+    from cvae_study.datasets.tense import Conversion, encode_word, parse_tense
+    from cvae_study.study.bundle.bundle import load_bundle
+    from cvae_study.study.tasks.text import convert_words
+
+    source_tense, target_tense = parse_tense(source), parse_tense(target)
+    encode_word(word)  # a character outside a-z: a clear error, exit 2
+    bundle = load_bundle(model, task_wanted="text")
+    item = Conversion(word, source_tense, "", target_tense)
+    print(convert_words(bundle.model, [item], bundle.meta["max_length"])[0])
+    return 0
+
+
+def generate(model: str | Path, count: int, seed: int) -> int:
+    from cvae_study.study.bundle.bundle import load_bundle
+    from cvae_study.study.tasks.text import generate_words
+
+    if count < 1:
+        raise UsageError(f"-n {count}: must be at least 1")
+    bundle = load_bundle(model, task_wanted="text")
+    for row in generate_words(bundle.model, count, seed, bundle.meta["max_length"],
+                              bundle.config.eval.beam):
+        print(" / ".join(row))
+    return 0
+
+
+def predict(model: str | Path, clip: str | Path, start: int, out: Path) -> Path:
+    from cvae_study.study.bundle.predict import predict_clip, write_prediction
+
+    truth, predicted, scores = predict_clip(model, clip, start)
+    written = write_prediction(out, truth, predicted)
+    print(f"{written}: predicted frames at PSNR {scores[n.VAL_PSNR]:.2f} dB, copying the last "
+          f"frame {scores[n.VAL_PSNR_COPY_LAST]:.2f} dB")
+    return written
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def ui(where: Workspace, host: str, port: int) -> int:
+    from cvae_study.study.tracking import ui
+
+    uri = where.tracking_uri
+    if host not in ui.LOOPBACK:
+        print(f"warning: --host {host} serves the MLflow store to your network, with no "
+              "authentication", file=sys.stderr)
+    # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both stop the server cleanly, even when
+    # this process was started with SIGINT ignored (as background jobs are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = ui.start(uri, host, port)
+    base = f"http://{host}:{port}"
+    print(f"MLflow UI: {base}  (store {uri}; Ctrl-C stops it)")
+    for name, link in ui.study_links(uri, base).items():
+        print(f"  study {name}: {link}")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        print("stopping the MLflow UI")
+    finally:
+        ui.stop(server)
+    return 0
+
+
+def show_config(task: str) -> int:
+    print(config.describe(task))
+    return 0
+
+
+def data(kind: str, out: Path, sequences: int, seed: int) -> int:
+    from cvae_study.datasets import synthetic
+
+    if out.exists():
+        raise UsageError(f"--out {out}: already exists; choose a new folder")
+    if sequences < 1:
+        raise UsageError(f"--sequences {sequences}: must be at least 1")
+    synthetic.write(kind, out, sequences, seed)
+    print(f"wrote {kind} data ({sequences} training sequences) to {out}")
+    return 0

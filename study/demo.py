@@ -1,0 +1,93 @@
+"""`cvae-study demo`: the whole job on embedded defaults: a study, its report, the best
+model exported and used; with --with-video also a short video study predicting a clip.
+
+It calls the commands' own functions (study.commands), with typed options, as a user's
+script would.
+"""
+
+import time
+from pathlib import Path
+
+from cvae_study.study import commands, config
+from cvae_study.study import names as n
+from cvae_study.study.tracking.workdir import Workspace
+
+# Eight trials of up to six epochs with ASHA over the KL and teacher-forcing knobs and the
+# latent size. The network and its learning rate stay at their defaults: within six epochs
+# they decide almost everything (benchmarks/search-landscape), and an 8-trial study over
+# them mostly finds a GRU at a high learning rate, or nothing (benchmarks/README.md#demo).
+DEMO_TRIALS = 8
+DEMO_AT_DEFAULT = ("model.hidden_size", "model.cell", "optim.lr")
+# --with-video: four trials of three epochs of the cpu preset on 300 synthetic dance
+# sequences, which a short study learns (pushing needs about 8 epochs of 1,000).
+DEMO_VIDEO_TRIALS = 4
+DEMO_VIDEO = {"train.epochs": 3, "data.kind": "dance", "model.preset": "cpu",
+              "data.sequences": 300, "eval.clips": 32}
+DEMO_CONVERSIONS = (("walk", "sp", "p"), ("swim", "sp", "pg"), ("decide", "sp", "tp"),
+                    ("carried", "p", "sp"))
+
+
+def text_study() -> dict:
+    """The demo text study's overrides: six epochs, the network and lr pinned."""
+    return {"train.epochs": 6, **config.defaults_of("text", DEMO_AT_DEFAULT)}
+
+
+def _study(task: str, name: str, trials: int, overrides: dict,
+           where: Workspace) -> tuple[dict, Path]:
+    """A study of `task`, its report and its best model exported -> (report, bundle)."""
+    from cvae_study.study.tune.sweep import SweepOptions
+
+    commands.sweep(SweepOptions(task=task, name=name, num_samples=trials), None, overrides,
+                   where)
+    report = commands.report(where, name, quiet=True)
+    bundle_dir = where.workdir / "bundles" / name
+    commands.export(where, name, bundle_dir, quiet=True)
+    return report, bundle_dir
+
+
+def run(where: Workspace, smoke: bool = False, with_video: bool = False) -> int:
+    from cvae_study.datasets.tense import Conversion, parse_tense
+    from cvae_study.study.bundle.bundle import load_bundle
+    from cvae_study.study.tasks.text import convert_words, generate_words
+
+    name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    trials, overrides = ((commands.SMOKE_TRIALS, commands.SMOKE["text"]) if smoke
+                         else (DEMO_TRIALS, text_study()))
+    report, bundle_dir = _study("text", name, trials, overrides, where)
+    bundle = load_bundle(bundle_dir)
+    max_len = bundle.meta["max_length"]
+    print("\nThe best model, exported and used:")
+    items = [Conversion(word, parse_tense(a), "", parse_tense(b))
+             for word, a, b in DEMO_CONVERSIONS]
+    for (word, a, b), out in zip(DEMO_CONVERSIONS, convert_words(bundle.model, items, max_len),
+                                 strict=True):
+        print(f"  convert {word} ({a} -> {b}): {out}")
+    for row in generate_words(bundle.model, 5, 0, max_len, bundle.config.eval.beam):
+        print(f"  generated: {' / '.join(row)}")
+    print(f"\nReport:       {report['html']}")
+    print(f"Model bundle: {bundle_dir}  (cvae-study convert --model {bundle_dir} ...)")
+    if with_video:
+        _video(f"{name}-video", smoke, where)
+    print(f"MLflow store: {where.tracking_uri}")
+    print(f"Open the UI:  cvae-study ui --workdir {where.workdir}")
+    return 0
+
+
+def _video(name: str, smoke: bool, where: Workspace) -> None:
+    """A short video study, and its best model predicting a validation clip as a GIF."""
+    from cvae_study.study.bundle.bundle import load_bundle
+    from cvae_study.study.bundle.predict import predict_clip, write_prediction
+    from cvae_study.study.tasks.video import VALIDATION_SPLIT, data_root
+
+    trials, overrides = ((commands.SMOKE_TRIALS, commands.SMOKE["video"]) if smoke
+                         else (DEMO_VIDEO_TRIALS, DEMO_VIDEO))
+    report, bundle_dir = _study("video", name, trials, overrides, where)
+    data = load_bundle(bundle_dir).config.data
+    root = data_root(data) / VALIDATION_SPLIT[data.kind]
+    clip = next(root.glob("*/0")) if data.kind == "pushing" else root
+    truth, predicted, scores = predict_clip(bundle_dir, clip)
+    out = write_prediction(where.workdir / "predictions" / f"{name}.gif", truth, predicted)
+    print(f"\nVideo report: {report['html']}")
+    print(f"Video bundle: {bundle_dir}")
+    print(f"Prediction of {clip}: {out} (PSNR {scores[n.VAL_PSNR]:.2f} dB, copying the last "
+          f"frame {scores[n.VAL_PSNR_COPY_LAST]:.2f} dB)")

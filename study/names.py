@@ -1,0 +1,133 @@
+"""Every name that crosses a module or a process: metrics, outcomes, tags, filters, files.
+
+Imports nothing, so anything may import it (the report, a GPU machine with torch only).
+"""
+
+# ---- metrics: split/name, logged per epoch --------------------------------------------------
+
+TRAIN_LOSS = "train/loss"
+TRAIN_RECON = "train/recon"
+TRAIN_KL = "train/kl"
+TRAIN_KL_WEIGHT = "train/kl_weight"
+TRAIN_TF_RATIO = "train/tf_ratio"
+TRAIN_LR = "train/lr"
+
+VAL_BLEU4 = "val/bleu4"  # heldout verbs, never trained on
+VAL_BLEU4_SEEN = "val/bleu4_seen"  # the lab's protocol: training verbs
+VAL_GAUSSIAN = "val/gaussian"
+VAL_MORPH = "val/morph"
+VAL_SCORE = "val/score"  # the text sweep objective: mean of VAL_BLEU4 and VAL_GAUSSIAN
+VAL_ELBO = "val/elbo"
+VAL_KL = "val/kl"
+VAL_ACTIVE_UNITS = "val/active_units"
+VAL_PSNR = "val/psnr"  # mean over the predicted frames; the video sweep objective
+VAL_PSNR_COPY_LAST = "val/psnr_copy_last"  # the baseline: every future frame = the last seen
+# The same clips predicted with the conditions of other clips: how much the condition matters.
+VAL_PSNR_OTHER_CONDITION = "val/psnr_other_condition"
+EPOCH_SECONDS = "time/epoch_s"
+
+KL_DIM_PREFIX = "val/kl_dim"
+PSNR_AT_PREFIX = "val/psnr_t"
+
+
+def val_psnr_at(k: int) -> str:
+    """Name of the PSNR of the k-th predicted frame."""
+    return f"{PSNR_AT_PREFIX}{k}"
+
+
+def val_kl_dim(j: int) -> str:
+    """KL of latent dimension j, to see which dimensions collapsed."""
+    return f"{KL_DIM_PREFIX}{j:02d}"
+
+
+def is_kl_dim(metric: str) -> bool:
+    """One of the per-dimension KL metrics: many, so summaries and reports leave them out."""
+    return metric.startswith(KL_DIM_PREFIX)
+
+
+# Metrics a sweep may optimise, per task, with their direction and the score of a trial
+# that diverged: the worst the metric can be, so a search ranks it last.
+OBJECTIVES: dict[str, dict[str, tuple[str, float]]] = {
+    "text": {name: ("max", 0.0) for name in
+             (VAL_SCORE, VAL_BLEU4, VAL_BLEU4_SEEN, VAL_GAUSSIAN, VAL_MORPH)},
+    "video": {VAL_PSNR: ("max", 0.0)},
+}
+DEFAULT_OBJECTIVE = {"text": VAL_SCORE, "video": VAL_PSNR}
+TASKS = tuple(OBJECTIVES)
+
+# ---- how a run or a trial ended ---------------------------------------------------------------
+
+RUNNING = "running"
+COMPLETED = "completed"  # its last epoch
+STOPPED_EARLY = "stopped_early"  # by the scheduler (ASHA)
+DIVERGED = "diverged"  # the loss became NaN or infinite
+ERRORED = "errored"  # an exception, or the worker died more often than retried
+INTERRUPTED = "interrupted"  # Ctrl-C of `train`
+ABANDONED = "abandoned"  # started after a killed driver's last snapshot; not resumed
+FINISHED_OUTCOMES = (COMPLETED, STOPPED_EARLY)  # ended with a score
+
+# What Optuna is told of each (optuna.trial.TrialState member names): a stopped trial's
+# last score is not final, so it is PRUNED; a diverged one COMPLETE at the worst score.
+OPTUNA_STATE = {COMPLETED: "COMPLETE", DIVERGED: "COMPLETE", STOPPED_EARLY: "PRUNED",
+                ERRORED: "FAIL"}
+MLFLOW_STATUS = {COMPLETED: "FINISHED", STOPPED_EARLY: "FINISHED", DIVERGED: "FAILED",
+                 ERRORED: "FAILED", INTERRUPTED: "KILLED", ABANDONED: "KILLED"}
+
+# ---- what a trial reports to Tune besides the task's metrics ----------------------------------
+
+OUTCOME = "outcome"  # also the MLflow tag of every run
+MESSAGE = "message"  # why a trial diverged
+RUNG_EPOCH = "rung_epoch"  # the early-stopping clock: see models.schedules.comparison_epochs
+DEVICE = "device"
+THREADS = "torch_threads"  # the CPUs Ray gave the trial
+GPU_IDS = "gpu_ids"  # the GPUs Ray gave the trial, e.g. "0" ("" for none)
+NODE_ID = "node_id"  # Ray's id of the node: distinct even for nodes on one host
+SAMPLES = "samples_json"  # a JSON string: Tune's loggers take strings, not nested lists
+RESTORED_FROM = "restored_from_epoch"  # 0 for a fresh start
+TRIAL_INFO = (DEVICE, THREADS, GPU_IDS, NODE_ID, RESTORED_FROM)  # logged as run tags
+
+# A task's samples()[IMAGES]: {file name: base64 PNG}, logged as image artifacts.
+IMAGES = "images"
+
+# ---- MLflow tags, params and filters --------------------------------------------------------
+
+ROLE = "study.role"
+PARENT_ROLE, TRIAL_ROLE = "parent", "trial"
+TRIAL_ID = "ray.trial_id"
+PARENT_RUN = "mlflow.parentRunId"
+TASK = "task"
+STUDY_PREFIX = "study."  # the study's options as params and its summary as tags
+COMMAND = "study.command"
+STORAGE = "study.storage"
+GIT_COMMIT = "study.git_commit"
+VERSIONS = "study.versions"
+HOST_NAME, HOST_ADDRESS = "host.name", "host.address"
+CHECKPOINT = "ray.checkpoint"
+TRIAL_PATH = "ray.trial_path"
+ERROR_FILE = "ray.error_file"
+FAILURES = "ray.failures"
+PARENT_FILTER = f"tags.`{ROLE}` = '{PARENT_ROLE}'"
+TRIAL_FILTER = f"tags.`{ROLE}` = '{TRIAL_ROLE}'"
+
+
+def children_filter(parent_run_id: str) -> str:
+    """MLflow's filter for the runs nested under a parent run."""
+    return f"tags.`{PARENT_RUN}` = '{parent_run_id}'"
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+MODEL_FILE = "model.safetensors"  # checkpoints and bundles
+CONFIG_FILE = "config.json"
+OPTIMIZER_FILE = "optimizer.safetensors"
+STATE_FILE = "state.json"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "README.md"
+SAMPLES_FILE = "samples.png"  # video bundles: the trial's last prediction strip
+STUDY_FILE = "cvae_study.json"  # in a study's Ray results: what `resume` rebuilds it from
+SPACE_ARTIFACT = "study/space.json"  # of the parent run: the searched space
+FINAL_METRICS_ARTIFACT = "results/final_metrics.json"  # of a `train` run
+
+
+def samples_artifact(epoch: int) -> str:
+    return f"samples/epoch_{epoch:03d}.json"

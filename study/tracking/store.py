@@ -1,0 +1,68 @@
+"""The MLflow store: reaching it, its experiments, and finding a study's runs in it.
+
+A study is an experiment holding one parent run (tag study.role = parent) with one nested
+run per trial; this module is how every reader (report, export, ui, bench) finds them.
+"""
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from cvae_study.study import names as n
+from cvae_study.study.tracking.workdir import SQLITE, TrackingError, artifact_location
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast on a tracking server that does not answer, naming the URI."""
+    if uri.startswith(("http://", "https://")):
+        health = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(health, timeout=timeout) as response:
+                if response.status != 200:
+                    raise TrackingError(f"tracking server {uri} answered {response.status}")
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
+            raise TrackingError(f"tracking server {uri} cannot be reached: {error}") from None
+    elif uri.startswith(SQLITE):
+        folder = Path(uri.removeprefix(SQLITE)).parent
+        if not folder.is_dir():
+            raise TrackingError(f"tracking store {uri}: folder {folder} does not exist")
+
+
+def experiment_id(client: MlflowClient, name: str) -> str:
+    """The id of the experiment `name` in the client's store, created if new."""
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    return client.create_experiment(name, artifact_location(client.tracking_uri))
+
+
+def study_parent(client: MlflowClient, name: str):
+    """The parent run of the study `name`, or None when the store has no such study."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        return None
+    found = client.search_runs([experiment.experiment_id], n.PARENT_FILTER, max_results=1)
+    return found[0] if found else None
+
+
+def list_studies(client: MlflowClient) -> dict[str, str]:
+    """Every study in the store: its name -> its experiment id."""
+    return {experiment.name: experiment.experiment_id
+            for experiment in client.search_experiments()
+            if client.search_runs([experiment.experiment_id], n.PARENT_FILTER, max_results=1)}
+
+
+def load_json_artifact(client: MlflowClient, run_id: str, path: str) -> Any | None:
+    """A JSON artifact of a run, or None when the run has no such file."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = client.download_artifacts(run_id, path, folder)
+        except (MlflowException, OSError):
+            return None
+        return json.loads(Path(local).read_text())

@@ -1,0 +1,75 @@
+"""Tune callbacks of a study, run by the driver: MLflow records and a line per trial."""
+
+import json
+
+from ray import tune
+
+from cvae_study.study import names as n
+from cvae_study.study.tracking.records import StudyRecords
+from cvae_study.study.tune.trainable import trial_outcome
+
+
+class MlflowRecorder(tune.Callback):
+    """Tune events -> the study's MLflow runs, written by the driver alone."""
+
+    def __init__(self, uri: str, name: str, task: str):
+        self.where = (uri, name)
+        self.task = task
+        self.records: StudyRecords | None = None  # opened in setup(), never pickled
+        self.parent_id: str | None = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "records": None}
+
+    def setup(self, **info) -> None:
+        self.records = StudyRecords(*self.where)
+        self.parent_id = self.records.parent_run_id()
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self.records.trial_started(self.parent_id, trial.trial_id, str(trial), trial.config,
+                                   {n.TASK: self.task})
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if result.get(n.OUTCOME) == n.DIVERGED:
+            self.records.trial_tags(trial.trial_id, {n.MESSAGE: result.get(n.MESSAGE, "")})
+            return
+        tags = {n.HOST_NAME: result.get("hostname", ""), n.HOST_ADDRESS: result.get("node_ip", ""),
+                **{key: result.get(key, "") for key in n.TRIAL_INFO}}
+        self.records.trial_result(trial.trial_id, result["training_iteration"], result, tags,
+                                  json.loads(result.get(n.SAMPLES, "{}")))
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        self.records.trial_tags(trial.trial_id, {n.FAILURES: trial.num_failures})
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        tags = {n.TRIAL_PATH: trial.path}
+        if trial.checkpoint is not None:
+            tags[n.CHECKPOINT] = trial.checkpoint.path
+        self.records.trial_ended(trial.trial_id, trial_outcome(trial.last_result, False), tags)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self.records.trial_ended(trial.trial_id, trial_outcome(None, True),
+                                 {n.ERROR_FILE: trial.error_file or ""})
+
+    def on_experiment_end(self, trials, **info) -> None:
+        self.records.abandon_unknown(self.parent_id, {trial.trial_id for trial in trials})
+
+
+class TrialLog(tune.Callback):
+    """One line per trial as it starts and ends, in place of Tune's tables."""
+
+    def __init__(self, metric: str):
+        self.metric = metric
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        print(f"trial {trial.trial_id} started", flush=True)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        last = trial.last_result or {}
+        value = last.get(self.metric)
+        shown = f"{self.metric} {value:.4f}" if isinstance(value, float) else ""
+        print(f"trial {trial.trial_id} {trial_outcome(last, False)} after "
+              f"{last.get('training_iteration', 0)} epochs {shown}", flush=True)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        print(f"trial {trial.trial_id} errored: see {trial.error_file}", flush=True)

@@ -1,0 +1,79 @@
+"""How a study chooses and stops trials: Optuna (TPE or random) and ASHA.
+
+Ray's OptunaSearch tells Optuna every trial that ends without an error as COMPLETE, so a
+trial ASHA stopped after one epoch would count as if its one-epoch score were final.
+StudySearch tells Optuna what happened: stopped trials are PRUNED (Optuna keeps their
+per-epoch values), diverged trials COMPLETE at the metric's worst value, errored ones FAIL.
+"""
+
+import optuna
+from optuna.trial import TrialState
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search.optuna import OptunaSearch
+
+from cvae_study.study import names as n
+from cvae_study.study.tune.trainable import trial_outcome
+
+# ASHA keeps the best 1 / REDUCTION_FACTOR of the trials at each rung: rungs at epochs 1, 3,
+# 9, ... (benchmarks/search-landscape: the top ten of 96 random trials after 6 epochs were
+# all in the top third after one).
+REDUCTION_FACTOR = 3
+
+
+class StudySearch(OptunaSearch):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last_step: dict[str, int] = {}  # trial id -> last epoch told to Optuna
+
+    @property
+    def optuna_study(self) -> optuna.Study:
+        return self._ot_study
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if self.metric in result:  # a diverged trial's last result is its worst score
+            super().on_trial_result(trial_id, result)
+            self._last_step[trial_id] = result["training_iteration"]
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        if trial_id in self._completed_trials:
+            return
+        outcome = trial_outcome(result, error)
+        trial = self._ot_trials[trial_id]
+        step = (result or {}).get("training_iteration", 0)
+        if outcome in n.FINISHED_OUTCOMES and step > self._last_step.get(trial_id, 0):
+            # Tune hands the result that ended a trial to on_trial_complete only; record it
+            # as that epoch's value too. A PRUNED trial's value is its last such value.
+            trial.report(result[self.metric], step)
+        state = TrialState[n.OPTUNA_STATE[outcome]]
+        value = result.get(self.metric) if state == TrialState.COMPLETE else None
+        self._ot_study.tell(trial, value, state=state)
+        self._completed_trials.add(trial_id)
+
+
+def make_sampler(seed: int, num_samples: int, random: bool = False) -> optuna.samplers.BaseSampler:
+    """TPE (seeded; Optuna 5's default multivariate TPE with constant liar) or random.
+
+    TPE samples at random for its first n_startup_trials (Optuna's default 10, which would
+    make a 12-trial study pure random search), so small studies start modelling sooner."""
+    if random:
+        return optuna.samplers.RandomSampler(seed=seed)
+    startup = min(10, max(2, num_samples // 3))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
+
+
+def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples: int,
+                  random: bool = False) -> StudySearch:
+    """make_sampler's search over a define-by-run space."""
+    return StudySearch(space=space_function, metric=metric, mode=mode,
+                       sampler=make_sampler(seed, num_samples, random))
+
+
+def make_scheduler(metric: str, mode: str, epochs: int) -> ASHAScheduler:
+    """ASHA on the comparison clock RUNG_EPOCH: for a cyclical schedule it advances only at
+    the end of a KL cycle, so a trial is only ever ranked on an end-of-cycle score.
+
+    The first rung is after one epoch: one-epoch text scores already rank trials much as
+    their last epoch does, and differ between trials by four times their seed noise."""
+    return ASHAScheduler(time_attr=n.RUNG_EPOCH, metric=metric, mode=mode, max_t=epochs,
+                         grace_period=1, reduction_factor=REDUCTION_FACTOR)

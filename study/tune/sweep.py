@@ -1,0 +1,289 @@
+"""`cvae-study sweep` and `resume`: build, run and resume a Ray Tune study of a task.
+
+A study is named; its Ray results live in <storage>/<name> (with cvae_study.json, what
+`resume` needs to rebuild it), its MLflow records in the experiment <name>. Every check of
+the user's input happens in `prepare`, before Ray starts.
+"""
+
+import dataclasses
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from cvae_study.study import names as n
+from cvae_study.study import spaces
+from cvae_study.study.config import Overrides
+from cvae_study.study.errors import UsageError
+from cvae_study.study.tasks.registry import check_data
+from cvae_study.study.tracking.records import StudyRecords
+from cvae_study.study.tracking.runs import provenance_tags
+from cvae_study.study.tune import cluster
+from cvae_study.study.tune.callbacks import MlflowRecorder, TrialLog
+from cvae_study.study.tune.search import make_scheduler, make_searcher
+from cvae_study.study.tune.storage import ResultsStore
+from cvae_study.study.tune.trainable import trainable, trial_outcome
+
+SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_MORPH,
+                n.VAL_KL)
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+CHECKPOINTS_KEPT = 2  # per trial; the latest is what a retry or a resume starts from
+
+
+class SweepError(UsageError):
+    """The sweep cannot start as asked; raised before Ray starts."""
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    task: str
+    name: str
+    num_samples: int = 8
+    max_concurrent: int | None = None  # None: as many trials as the CPUs hold
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0  # fractions pack several trials on one GPU
+    shared_storage: bool = False  # a local --storage path every node mounts (NFS)
+    metric: str = ""  # "" = the task's default objective
+    seed: int = 0
+    search: str = "tpe"  # tpe | random
+    early_stopping: bool = True
+    max_failures: int = 2  # retries of a trial whose worker died
+
+    @property
+    def mode(self) -> str:
+        return n.OBJECTIVES[self.task][self.metric][0]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Everything a run or a resume of a study needs, checked."""
+
+    options: SweepOptions
+    space: spaces.SearchSpace
+    storage: ResultsStore
+    uri: str
+
+    @property
+    def path(self) -> str:
+        """The study's folder on its storage's filesystem."""
+        return self.storage.path(self.options.name)
+
+    @property
+    def epochs(self) -> int:
+        return self.space.base.train.epochs
+
+
+def default_name(task: str) -> str:
+    return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def stored_studies(storage: ResultsStore) -> list[str]:
+    """Names of the studies whose Ray results are in `storage`."""
+    return storage.folders_with(n.STUDY_FILE)
+
+
+def check_options(options: SweepOptions) -> SweepOptions:
+    """-> the options with the metric resolved; SweepError naming the bad one."""
+    if not NAME_PATTERN.fullmatch(options.name):
+        raise SweepError(f"--name {options.name!r}: use letters, digits, '-', '_' and '.', "
+                         "no path separators")
+    if options.num_samples < 1:
+        raise SweepError(f"--num-samples {options.num_samples}: must be at least 1")
+    if options.max_concurrent is not None and options.max_concurrent < 1:
+        raise SweepError(f"--max-concurrent {options.max_concurrent}: must be at least 1")
+    if options.cpus_per_trial <= 0:
+        raise SweepError(f"--cpus-per-trial {options.cpus_per_trial}: must be above 0")
+    if options.gpus_per_trial < 0 or (options.gpus_per_trial > 1
+                                      and options.gpus_per_trial != int(options.gpus_per_trial)):
+        raise SweepError(f"--gpus-per-trial {options.gpus_per_trial}: a fraction up to 1, or "
+                         "a whole number of GPUs")
+    metric = options.metric or n.DEFAULT_OBJECTIVE[options.task]
+    if metric not in n.OBJECTIVES[options.task]:
+        raise SweepError(f"--metric {metric!r}: not an objective of the {options.task} task; "
+                         f"choose one of {', '.join(n.OBJECTIVES[options.task])}")
+    return dataclasses.replace(options, metric=metric)
+
+
+def prepare(options: SweepOptions, study_file: str | None, overrides: Overrides,
+            storage: ResultsStore, uri: str) -> Sweep:
+    """Validate everything a new study needs, before Ray starts."""
+    options = check_options(options)
+    space = spaces.build_space(options.task, study_file, overrides)
+    check_data(options.task, space.base)
+    if storage.exists(options.name):
+        raise SweepError(f"study {options.name!r} already exists in {storage}; continue it "
+                         f"with `cvae-study resume {options.name}` or choose another --name")
+    return Sweep(options, space, storage, uri)
+
+
+def save(sweep: Sweep) -> None:
+    record = {"options": dataclasses.asdict(sweep.options), "fixed": sweep.space.fixed,
+              "space": spaces.describe(sweep.space)["searched"], "tracking_uri": sweep.uri}
+    sweep.storage.write_json(record, sweep.options.name, n.STUDY_FILE)
+
+
+def load(name: str, storage: ResultsStore, uri: str | None) -> Sweep:
+    """A saved study, to resume; an unknown name lists the studies there are."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise SweepError(f"study name {name!r}: no path separators")
+    if not storage.exists(name, n.STUDY_FILE):
+        known = ", ".join(stored_studies(storage)) or "none"
+        raise SweepError(f"no study {name!r} in {storage}; studies there: {known}")
+    record = storage.read_json(name, n.STUDY_FILE)
+    options = SweepOptions(**record["options"])
+    space = spaces.saved_space(options.task, spaces.from_description(record["space"]),
+                               record["fixed"])
+    return Sweep(options, space, storage, uri or record["tracking_uri"])
+
+
+def trial_dirname(trial) -> str:
+    """Short trial folders (Tune's default spells out the whole config)."""
+    return f"trial_{trial.trial_id}"
+
+
+@dataclass
+class SweepResult:
+    sweep: Sweep
+    trials: list[dict[str, Any]]  # one per trial: id, outcome, epochs, value, searched config
+    best: dict[str, Any] | None
+    experiment_id: str
+    parent_run_id: str
+    searcher: Any = None  # the StudySearch of a new study (its Optuna study), for inspection
+
+    def summary(self) -> dict[str, Any]:
+        outcomes: dict[str, int] = {}
+        for trial in self.trials:
+            outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
+        options = self.sweep.options
+        return {"study": options.name, "metric": options.metric,
+                "trials": len(self.trials), "outcomes": outcomes, "best": self.best,
+                "ray_results": self.sweep.storage.display(options.name),
+                "mlflow": {"tracking_uri": self.sweep.uri, "experiment_id": self.experiment_id,
+                           "parent_run_id": self.parent_run_id}}
+
+
+def _connect(sweep: Sweep, address: str | None) -> tuple[bool, int]:
+    """Start or join Ray and check the study fits it -> (started here, trials at once)."""
+    options = sweep.options
+    started = cluster.connect(address)
+    try:
+        cluster.check_storage(sweep.storage, options.shared_storage)
+        fits = cluster.trials_at_once(options.cpus_per_trial, options.gpus_per_trial)
+    except cluster.ClusterError:
+        if started:
+            ray.shutdown()
+        raise
+    return started, options.max_concurrent or fits
+
+
+def _trainable(sweep: Sweep):
+    options = sweep.options
+    return trainable(options.task, options.metric, options.cpus_per_trial,
+                     options.gpus_per_trial)
+
+
+def _run_config(sweep: Sweep, callbacks) -> tune.RunConfig:
+    options = sweep.options
+    recorder = MlflowRecorder(sweep.uri, options.name, options.task)
+    return tune.RunConfig(
+        name=options.name, storage_path=sweep.storage.root,
+        storage_filesystem=sweep.storage.ray_filesystem,
+        failure_config=tune.FailureConfig(max_failures=options.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
+        callbacks=[recorder, TrialLog(options.metric), *callbacks], verbose=0)
+
+
+def _summarise(sweep: Sweep, results, records: StudyRecords, parent_id: str,
+               searcher=None) -> SweepResult:
+    options = sweep.options
+    trials = []
+    for result in results:
+        last = result.metrics or {}
+        outcome = trial_outcome(last, result.error is not None)
+        trials.append({
+            "trial_id": last.get("trial_id", Path(result.path).name),
+            "outcome": outcome,
+            "epochs": last.get("training_iteration", 0),
+            options.metric: last.get(options.metric),
+            "scores": {key: round(value, 4) for key, value in last.items()
+                       if key in SHOWN_SCORES and outcome != n.DIVERGED},
+            "config": spaces.searched_values(sweep.space, result.config or {}),
+        })
+    finished = [t for t in trials if t["outcome"] == n.COMPLETED] or [
+        t for t in trials if t["outcome"] == n.STOPPED_EARLY]
+    sign = 1 if options.mode == "max" else -1
+    best = max(finished, key=lambda t: sign * t[options.metric], default=None)
+    outcome_tags = {"best_trial_id": best["trial_id"] if best else "none",
+                    f"best_{options.metric}": best[options.metric] if best else "none",
+                    "trials": len(trials)}
+    records.close_parent(parent_id, outcome_tags, n.MLFLOW_STATUS[n.COMPLETED])
+    return SweepResult(sweep, trials, best, records.experiment_id, parent_id, searcher)
+
+
+def _open_parent(sweep: Sweep, records: StudyRecords) -> str:
+    """The study's parent run: its options and shared config as params, its space."""
+    options, space = sweep.options, sweep.space
+    shared = {key: value for key, value in space.base_flat.items()
+              if key not in space.searched}  # what every trial of the study shares
+    return records.open_parent(
+        {f"{n.STUDY_PREFIX}{k}": v for k, v in dataclasses.asdict(options).items()} | shared,
+        {n.TASK: options.task, n.COMMAND: " ".join(sys.argv), n.STORAGE: str(sweep.storage),
+         **provenance_tags()},
+        {n.SPACE_ARTIFACT: spaces.describe(space)})
+
+
+def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
+    """A new study: save it, open its MLflow parent run, run every trial."""
+    options = sweep.options
+    records = StudyRecords(sweep.uri, options.name)  # unreachable: fails here
+    if records.parent_run_id() is not None:
+        raise SweepError(f"MLflow experiment {options.name!r} already holds a study at "
+                         f"{sweep.uri}; choose another --name")
+    started_ray, max_concurrent = _connect(sweep, address)
+    try:
+        save(sweep)
+        parent_id = _open_parent(sweep, records)
+        searcher = make_searcher(spaces.SpaceSampler(sweep.space), options.metric,
+                                 options.mode, options.seed, options.num_samples,
+                                 random=options.search == "random")
+        scheduler = (make_scheduler(options.metric, options.mode, sweep.epochs)
+                     if options.early_stopping else None)
+        tuner = tune.Tuner(
+            _trainable(sweep),
+            param_space=sweep.space.base_flat,
+            tune_config=tune.TuneConfig(num_samples=options.num_samples, search_alg=searcher,
+                                        scheduler=scheduler,
+                                        max_concurrent_trials=max_concurrent,
+                                        trial_dirname_creator=trial_dirname,
+                                        # a fresh worker per trial spends seconds importing
+                                        reuse_actors=True),
+            run_config=_run_config(sweep, callbacks))
+        results = tuner.fit()
+        return _summarise(sweep, results, records, parent_id, searcher)
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+def resume(sweep: Sweep, address: str | None = None) -> SweepResult:
+    """Continue an interrupted study where its last state snapshot left it."""
+    filesystem = sweep.storage.ray_filesystem
+    if not tune.Tuner.can_restore(sweep.path, storage_filesystem=filesystem):
+        raise SweepError(f"study {sweep.options.name!r} at {sweep.path} stopped before Ray "
+                         "saved any state; nothing to resume (start it again under a new name)")
+    records = StudyRecords(sweep.uri, sweep.options.name)
+    parent_id = records.open_parent({}, {}, {})
+    started_ray, _ = _connect(sweep, address)
+    try:
+        tuner = tune.Tuner.restore(sweep.path, trainable=_trainable(sweep),
+                                   resume_unfinished=True, resume_errored=True,
+                                   storage_filesystem=filesystem)
+        return _summarise(sweep, tuner.fit(), records, parent_id)
+    finally:
+        if started_ray:
+            ray.shutdown()
