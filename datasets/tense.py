@@ -114,7 +114,7 @@ class TenseData:
 
 
 def lemminflect_rows() -> list[Row]:
-    """Every lemminflect verb whose four forms are a-z words, sorted (about 6,445 rows)."""
+    """Every lemminflect verb whose four forms are a-z words, sorted."""
     return list(_lemminflect_table())
 
 

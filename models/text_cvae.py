@@ -17,14 +17,14 @@ class TextCVAEConfig:
     cell: Literal["gru", "lstm"] = "gru"
     hidden_size: int = field(default=256, metadata={"low": 8, "high": 1024})
     latent_size: int = field(default=32, metadata={"low": 1, "high": 512})
-    # 16, not the lab's 8: with lr 5e-3 it lifts the Gaussian score from 0.36-0.38 to 0.43
-    # (benchmarks/text-levers, round 4; README, Results).
+    # 16, not the lab's 8: with lr 5e-3 it lifts the Gaussian score
+    # (benchmarks/README.md#code-condition-size).
     condition_size: int = field(default=16, metadata={"low": 1, "high": 256})
     embedding_size: int = field(default=64, metadata={"low": 4, "high": 1024})
     # Feed [z, condition] to the decoder at every step, not only into its initial state.
     # Off by default: with z in the initial state only, the decoder leans on the letters it
     # wrote, a model of the verb table, and prior samples land on real verbs far more often
-    # (Gaussian score 0.31 against 0.41 after 100 epochs, benchmarks/text-levers).
+    # (benchmarks/README.md#code-z-every-step).
     z_every_step: bool = False
 
 

@@ -34,7 +34,8 @@ from cvae_study.models.video_blocks import (
 PRESETS = {
     # The paper's BAIR model: VGG-style stages of 2 convolutions, |g| 128, LSTMs of 256.
     "svg": Widths("vgg", (64, 128, 256, 512), 2, 128, 256, 2),
-    # DCGAN-style at a quarter of the channels: trains in minutes on 2 CPU cores.
+    # DCGAN-style at a quarter of the channels: the preset 2 CPU cores can train
+    # (benchmarks/README.md#code-video-cpu-preset).
     "cpu": Widths("dcgan", (16, 32, 64, 128), 1, 64, 128, 1),
 }
 
@@ -55,7 +56,7 @@ class VideoCVAEConfig:
     latent_size: int = field(default=64, metadata={"low": 1, "high": 512})  # |z|, the paper's
     condition_size: int = field(default=32, metadata={"low": 1, "high": 512})
     # Ours, not SVG-LP's: the condition also drawn as a map (see ConditionMap) beside the
-    # decoder's finest skip (its gain is measured in the README). False: the paper's model.
+    # decoder's finest skip (benchmarks/README.md#code-spatial-condition). False: the paper's model.
     spatial_condition: bool = True
 
 

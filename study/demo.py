@@ -15,11 +15,13 @@ from cvae_study.study.tracking.workdir import Workspace
 # Eight trials of up to six epochs with ASHA over the KL and teacher-forcing knobs and the
 # latent size. The network and its learning rate stay at their defaults: within six epochs
 # they decide almost everything (benchmarks/search-landscape), and an 8-trial study over
-# them mostly finds a GRU at a high learning rate, or nothing (benchmarks/README.md#demo).
+# them mostly finds a GRU at a high learning rate, or nothing
+# (benchmarks/README.md#code-demo-study).
 DEMO_TRIALS = 8
 DEMO_AT_DEFAULT = ("model.hidden_size", "model.cell", "optim.lr")
 # --with-video: four trials of three epochs of the cpu preset on 300 synthetic dance
-# sequences, which a short study learns (pushing needs about 8 epochs of 1,000).
+# sequences, which a short study learns; pushing needs longer
+# (benchmarks/README.md#code-demo-video).
 DEMO_VIDEO_TRIALS = 4
 DEMO_VIDEO = {"train.epochs": 3, "data.kind": "dance", "model.preset": "cpu",
               "data.sequences": 300, "eval.clips": 32}

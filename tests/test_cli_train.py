@@ -129,6 +129,17 @@ def test_diverging_run_stops_and_keeps_its_logged_epochs(tmp_path, lab_dir, tiny
     assert len(logged) == summary["epochs"]
 
 
+def _main_with_imports_blocked(blocked, argv):
+    """`cvae-study ARGV` in a fresh interpreter where importing any of `blocked` fails."""
+    script = ("import sys\n"
+              f"for name in {tuple(blocked)!r}:\n"
+              "    sys.modules[name] = None  # any import of it now fails\n"
+              "from cvae_study.study.cli import main\n"
+              f"sys.exit(main({argv!r}))\n")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+
+
 def test_bench_runs_where_neither_ray_mlflow_nor_optuna_is_installed(tmp_path, lab_dir,
                                                                      tiny_args):
     """A GPU machine may have torch and nothing else: `bench` and the tasks must not need
@@ -136,13 +147,34 @@ def test_bench_runs_where_neither_ray_mlflow_nor_optuna_is_installed(tmp_path, l
     out = tmp_path / "bench.json"
     argv = ["bench", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "1",
             "--device", "cpu", "--out", str(out), *tiny_args]
-    script = ("import sys\n"
-              "for name in ('ray', 'mlflow', 'optuna'):\n"
-              "    sys.modules[name] = None  # any import of it now fails\n"
-              "from cvae_study.study.cli import main\n"
-              f"sys.exit(main({argv!r}))\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=300)
+    result = _main_with_imports_blocked(("ray", "mlflow", "optuna"), argv)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["epochs"] == 1 and report["device"] == "cpu"
+
+
+def test_train_runs_where_neither_ray_nor_optuna_is_installed(tmp_path, lab_dir, tiny_args):
+    """`train` tracks in MLflow itself: it needs neither the sweep's Ray nor its Optuna."""
+    argv = ["train", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "1",
+            "--device", "cpu", "--workdir", str(tmp_path), "--quiet", *tiny_args]
+    result = _main_with_imports_blocked(("ray", "optuna"), argv)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["outcome"] == "completed"
+
+
+def test_a_crash_of_train_is_recorded_as_errored(tmp_path, lab_dir, tiny_args, capsys,
+                                                 monkeypatch):
+    """An exception in the middle of a run is a crash, not an interruption: the run is
+    tagged errored and FAILED, and the exception reaches the caller."""
+    from cvae_study.study.tasks.text import TextTask
+
+    def crash(self, exhaustive=False):
+        raise RuntimeError("evaluation crashed")
+
+    monkeypatch.setattr(TextTask, "evaluate", crash)
+    with pytest.raises(RuntimeError, match="evaluation crashed"):
+        cli.main(["train", "text", "--data", "lab", "--data-dir", str(lab_dir), "--epochs", "2",
+                  "--workdir", str(tmp_path), "--quiet", *tiny_args])
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    [run] = client.search_runs([client.get_experiment_by_name("train-text").experiment_id])
+    assert run.data.tags["outcome"] == "errored" and run.info.status == "FAILED"

@@ -18,7 +18,7 @@ import time
 import torch
 
 from cvae_study.study import config
-from cvae_study.study.metrics import VAL_SCORE
+from cvae_study.study.names import VAL_SCORE
 from cvae_study.study.spaces import TEXT_SPACE, Choice
 from cvae_study.study.tasks.text import TextTask
 
@@ -60,7 +60,7 @@ def run(jobs: list, device: str, out: str) -> None:
         started, scores = time.perf_counter(), []
         for _ in range(cfg.train.epochs):
             task.train_epoch()
-            scores.append(round(task.evaluate()[VAL_SCORE], 4))
+            scores.append(round(task.evaluate().metrics[VAL_SCORE], 4))
         with open(out, "a") as handle:
             handle.write(json.dumps({"i": i, "seed": seed, "config": drawn, "scores": scores,
                                      "s": round(time.perf_counter() - started, 1)}) + "\n")

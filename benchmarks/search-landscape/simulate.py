@@ -20,17 +20,17 @@ import numpy as np
 import optuna
 from scipy.stats import spearmanr
 
-from cvae_study.study.bench_sweep import (
+from cvae_study.study.bench.sweep import (
     SEARCH_EPOCHS,
     SEARCH_SET,
     best_so_far,
     matching_random,
     reach,
 )
-from cvae_study.study.search import make_sampler
 from cvae_study.study.spaces import Choice, SpaceSampler, build_space
+from cvae_study.study.tune.search import make_sampler
 
-SPACE = build_space("text", assignments=SEARCH_SET)  # the bench's search studies' space
+SPACE = build_space("text", overrides=SEARCH_SET)  # the bench's search studies' space
 CONCURRENT = 2
 ASHA = {"rungs 1, 3, keep 1/3 (the study's)": ((1, 3), 1 / 3),
         "rungs 1, 2, 4, keep 1/2": ((1, 2, 4), 1 / 2),
@@ -48,7 +48,7 @@ SAMPLERS = {
 def features(drawn: dict) -> dict:
     """Ranges on [0, 1] (log ones on a log scale); choices as they are; absent keys None."""
     out = {}
-    for key, entry in SPACE.space.items():
+    for key, entry in SPACE.searched.items():
         value = drawn.get(key)
         if isinstance(entry, Choice) or value is None:
             out[key] = value
@@ -64,7 +64,7 @@ def distance(a: dict, b: dict, weights: dict) -> float:
     for key, weight in weights.items():
         if a[key] is None or b[key] is None:
             continue  # the cycle keys: compared between two cyclical configs only
-        gap = float(a[key] != b[key]) if isinstance(SPACE.space[key], Choice) else abs(
+        gap = float(a[key] != b[key]) if isinstance(SPACE.searched[key], Choice) else abs(
             a[key] - b[key])
         total += weight * gap
     return total
@@ -89,7 +89,7 @@ def choose_surrogate(rows: list[dict]) -> Surrogate:
     best, best_rho = None, -1.0
     for heavy in (1.0, 3.0, 10.0):
         weights = {key: heavy if key in ("optim.lr", "model.cell") else 1.0
-                   for key in SPACE.space}
+                   for key in SPACE.searched}
         surrogate = Surrogate(rows, weights)
         rho = spearmanr([surrogate.curve(row["config"], skip=i)[-1]
                          for i, row in enumerate(rows)], finals).statistic

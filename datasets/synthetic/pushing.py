@@ -49,7 +49,7 @@ def write_pushing(out: str | Path, sequences: int, seed: int, frames: int = 30) 
     if frames < 2:
         raise VideoDataError(f"frames must be at least 2, got {frames}")
     out = Path(out)
-    # One thread on purpose: a thread pool made it slower (the drawing holds the GIL).
+    # One thread on purpose: the drawing holds the GIL, so a thread pool only adds overhead.
     for split_index, split in enumerate(BAIR_SPLITS):
         for index in range(sequences if split == "train" else held_out(sequences)):
             _write_pushing_sequence(out, seed, frames, split_index, split, index)

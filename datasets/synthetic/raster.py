@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# Fast zlib: run-length matching encodes a third faster than level 1 alone, files as small.
+# Fast zlib: run-length matching at level 1 (benchmarks/README.md#code-png-zlib).
 _PNG_OPTIONS = {"compress_level": 1, "compress_type": zlib.Z_RLE}
 
 
@@ -64,7 +64,7 @@ def box(points: Sequence[np.ndarray], pad: float, height: int, width: int) -> tu
     """(rows, columns) of the box around (N, 2) `points`, widened by `pad` pixels.
 
     Shapes drawn around those points with reach up to `pad` are zero outside it, so painting
-    only the box gives the same pixels as painting the frame, several times faster.
+    only the box gives the same pixels as painting the whole frame, for less work.
     """
     joined = np.concatenate(points)
     (left, top), (right, bottom) = joined.min(axis=0), joined.max(axis=0)

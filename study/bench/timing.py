@@ -15,7 +15,7 @@ def sync(device: torch.device) -> None:
 def matmul_flops_per_second(device: torch.device, size: int = 1024, repeats: int = 10,
                             rounds: int = 5) -> float:
     """The best of `rounds` timings: a peak, so a round slowed by another process on a
-    shared machine does not lower it (benchmarks/README.md#matmul-peak)."""
+    shared machine does not lower it (benchmarks/README.md#code-matmul-best-of-five)."""
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
     a @ b  # warm-up

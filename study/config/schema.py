@@ -43,8 +43,8 @@ class TextTrainConfig(TrainConfig):
     # reconstruct: the lab's objective, each word encoded and decoded in its own tense;
     # all_tenses: one form encoded, all four decoded from the same z (what generation needs).
     objective: Literal["reconstruct", "all_tenses"] = "all_tenses"
-    # Bowman et al. 2016; 0 by default: it makes the decoder lean on z rather than on the
-    # verb table it memorises, which lowered the Gaussian score (benchmarks/text-levers).
+    # Bowman et al. 2016; 0 by default: it lowered the Gaussian score
+    # (benchmarks/README.md#code-word-dropout).
     word_dropout: float = field(default=0.0, metadata={"low": 0.0, "high": 1.0})
 
 
@@ -68,14 +68,13 @@ class TextEvalConfig:
 @dataclass(frozen=True)
 class TextConfig:
     model: TextCVAEConfig = TextCVAEConfig()
-    # KL weight 5 over free bits of 0.3 nats x 32 dimensions holds the KL near 9.3 nats, a
-    # little above the 8.7 that naming one of 5,801 training verbs takes: prior samples then
-    # fall on verbs rather than between them (README, Results).
+    # KL weight 5 over free bits holds the KL just above what naming one training verb takes,
+    # so prior samples fall on verbs rather than between them (benchmarks/README.md#code-kl-weight).
     kl: KLConfig = KLConfig(max_weight=5.0)
     tf: TeacherForcingConfig = TeacherForcingConfig()
     optim: OptimConfig = OptimConfig(lr=5e-3, lr_decay="cosine")
-    # 80 epochs of batch 128: about 12 minutes on 2 CPU cores with an evaluation each epoch;
-    # fewer epochs of a wider model do worse in that time (benchmarks/text-levers).
+    # 80 epochs of batch 128 fit the 15-minute bench on 2 CPU cores
+    # (benchmarks/README.md#code-text-epochs).
     train: TextTrainConfig = TextTrainConfig(epochs=80, batch_size=128)
     data: TextDataConfig = TextDataConfig()
     eval: TextEvalConfig = TextEvalConfig()
@@ -115,7 +114,8 @@ class VideoConfig:
     kl: KLConfig = KLConfig(max_weight=1.0, free_bits=0.0)
     tf: TeacherForcingConfig = TeacherForcingConfig()
     optim: OptimConfig = OptimConfig(lr=2e-3, grad_clip=0.0)  # SVG-LP: Adam at 2e-3
-    # Eight epochs of the default 1,000 sequences: about 14 minutes on 2 CPU cores.
+    # Eight epochs of 1,000 sequences fit the 15-minute bench on 2 CPU cores
+    # (benchmarks/README.md#code-video-epochs).
     train: TrainConfig = TrainConfig(epochs=8, batch_size=16)
     data: VideoDataConfig = VideoDataConfig()
     eval: VideoEvalConfig = VideoEvalConfig()

@@ -2,7 +2,7 @@
 
 MLflow's server also starts background job consumers for GenAI features, which a study
 store never uses: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false leaves only the processes that
-serve the UI and the REST API (benchmarks/README.md#mlflow-ui-memory). An experiment's
+serve the UI and the REST API (benchmarks/README.md#code-mlflow-lean). An experiment's
 landing page is a GenAI overview that shows nothing of a training study, so the links
 printed are to each study's runs view, where trials are nested under their study.
 """

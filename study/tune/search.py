@@ -15,8 +15,8 @@ from cvae_study.study import names as n
 from cvae_study.study.tune.trainable import trial_outcome
 
 # ASHA keeps the best 1 / REDUCTION_FACTOR of the trials at each rung: rungs at epochs 1, 3,
-# 9, ... (benchmarks/search-landscape: the top ten of 96 random trials after 6 epochs were
-# all in the top third after one).
+# 9, ... (the best trials are in the top third after one epoch:
+# benchmarks/README.md#code-asha-top-third).
 REDUCTION_FACTOR = 3
 
 
@@ -74,6 +74,7 @@ def make_scheduler(metric: str, mode: str, epochs: int) -> ASHAScheduler:
     the end of a KL cycle, so a trial is only ever ranked on an end-of-cycle score.
 
     The first rung is after one epoch: one-epoch text scores already rank trials much as
-    their last epoch does, and differ between trials by four times their seed noise."""
+    their last epoch does, well above their seed noise
+    (benchmarks/README.md#code-asha-first-rung)."""
     return ASHAScheduler(time_attr=n.RUNG_EPOCH, metric=metric, mode=mode, max_t=epochs,
                          grace_period=1, reduction_factor=REDUCTION_FACTOR)

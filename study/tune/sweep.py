@@ -260,7 +260,8 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
                                         scheduler=scheduler,
                                         max_concurrent_trials=max_concurrent,
                                         trial_dirname_creator=trial_dirname,
-                                        # a fresh worker per trial spends seconds importing
+                                        # a fresh worker per trial spends seconds
+                                        # importing (benchmarks/README.md#code-reuse-actors)
                                         reuse_actors=True),
             run_config=_run_config(sweep, callbacks))
         results = tuner.fit()
