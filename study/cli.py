@@ -47,10 +47,11 @@ def _sweep(args) -> int:
     from cvae_study.study.tune.sweep import SweepOptions, default_name
 
     overrides = _overrides(args)
-    trials = args.num_samples or SWEEP_TRIALS
+    trials = SWEEP_TRIALS if args.num_samples is None else args.num_samples
     if args.smoke:  # its defaults, under what the user gave explicitly
         overrides = {**commands.SMOKE[args.task], **overrides}
-        trials = args.num_samples or commands.SMOKE_TRIALS
+        if args.num_samples is None:
+            trials = commands.SMOKE_TRIALS
     options = SweepOptions(
         task=args.task, name=args.name or default_name(args.task), num_samples=trials,
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial,

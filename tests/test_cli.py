@@ -43,3 +43,9 @@ def test_overrides_are_typed_and_the_last_word_wins(sweep_call, tmp_path):
 def test_data_of_the_other_task_is_bad_input(tmp_path, capsys):
     assert cli.main(["sweep", "text", "--data", "dance", "--workdir", str(tmp_path)]) == 2
     assert "--data dance: text data is lemminflect or lab" in capsys.readouterr().err
+
+
+def test_zero_trials_reach_the_sweep_as_zero(sweep_call, tmp_path):
+    """0 is refused by the sweep's own check; it must not turn into the default."""
+    options, _ = sweep_call("text", "--num-samples", "0", "--workdir", str(tmp_path))
+    assert options.num_samples == 0
