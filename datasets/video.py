@@ -261,8 +261,6 @@ def _read_video(
         # OSError or SyntaxError, and decompression bombs as ValueError.
         except (OSError, SyntaxError, ValueError) as error:
             raise VideoDataError(f"{path}: not a readable image ({error})") from None
-    # numpy's transposing copy: torch's permute(...).contiguous() on uint8 is far slower
-    # (benchmarks/README.md#code-uint8-transpose).
     video = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))  # (T, 3, H, W)
     return torch.from_numpy(video)
 

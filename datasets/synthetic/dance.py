@@ -9,15 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvae_study.datasets.synthetic.raster import (
-    box,
-    disc_coverage,
-    paint,
-    pixel_grid,
-    save_png,
-    segment_coverage,
-    to_uint8,
-)
+from cvae_study.datasets.synthetic import raster
 from cvae_study.datasets.synthetic.splits import check_counts, held_out, sequence_rng
 from cvae_study.datasets.video import DANCE_SPLITS
 
@@ -77,8 +69,8 @@ def write_dance(out: str | Path, sequences: int, seed: int) -> Path:
         for chunk in _chunks(joints, DANCE_FRAMES_PER_SEQUENCE):
             frames, labels = _render_dance(colours, chunk)
             for frame, label in zip(frames, labels, strict=True):
-                save_png(frame, image_dir / f"frame{number}.png")
-                save_png(label, label_dir / f"frame{number}.png")
+                raster.save_png(frame, image_dir / f"frame{number}.png")
+                raster.save_png(label, label_dir / f"frame{number}.png")
                 number += 1
     return out
 
@@ -176,7 +168,7 @@ def _render_dance(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, H, W, 3) uint8 frames of the figure and label images of its skeleton."""
     height, width = DANCE_FRAME_SIZE
-    xs, ys = pixel_grid(height, width)
+    xs, ys = raster.pixel_grid(height, width)
     frames = len(joints["hip"])
     above_floor = (ys < 0.8 * height)[..., None]
     background = np.where(above_floor, colours["wall"], colours["floor"]).astype(np.float32)
@@ -186,16 +178,18 @@ def _render_dance(
         start, end = (points.astype(np.float32) for points in _limb_ends(joints, limb))
         thick = 3.5 if limb == "torso" else 2.0
         part = limb.split("_", 1)[1] if limb.startswith(("left", "right")) else limb
-        rows, columns = box((start, end), thick + 1.0, height, width)
+        rows, columns = raster.box((start, end), thick + 1.0, height, width)
         cropped = xs[:, columns], ys[rows]
-        coverage = segment_coverage(*cropped, start, end, thick)
-        paint(canvas[:, rows, columns], coverage, colours[part])
+        coverage = raster.segment_coverage(*cropped, start, end, thick)
+        raster.paint(canvas[:, rows, columns], coverage, colours[part])
         # Labels: one pixel wide after the loader halves the size.
-        coverage = segment_coverage(*cropped, start, end, 1.0)
-        paint(labels[:, rows, columns], coverage, _LABEL_COLOURS[limb])
+        coverage = raster.segment_coverage(*cropped, start, end, 1.0)
+        raster.paint(labels[:, rows, columns], coverage, _LABEL_COLOURS[limb])
     head = joints["head"].astype(np.float32)
-    rows, columns = box((head,), _HEAD_RADIUS + 1.0, height, width)
+    rows, columns = raster.box((head,), _HEAD_RADIUS + 1.0, height, width)
     cropped = xs[:, columns], ys[rows]
-    paint(canvas[:, rows, columns], disc_coverage(*cropped, head, _HEAD_RADIUS), colours["head"])
-    paint(labels[:, rows, columns], disc_coverage(*cropped, head, 2.0), _LABEL_COLOURS["head"])
-    return to_uint8(canvas), to_uint8(labels)
+    raster.paint(canvas[:, rows, columns], raster.disc_coverage(*cropped, head, _HEAD_RADIUS),
+                 colours["head"])
+    raster.paint(labels[:, rows, columns], raster.disc_coverage(*cropped, head, 2.0),
+                 _LABEL_COLOURS["head"])
+    return raster.to_uint8(canvas), raster.to_uint8(labels)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# Fast zlib: run-length matching at level 1 (benchmarks/README.md#code-png-zlib).
+# Run-length matching at level 1: faster to write, files nearly as small
+# (benchmarks/README.md#code-png-zlib).
 _PNG_OPTIONS = {"compress_level": 1, "compress_type": zlib.Z_RLE}
 
 
