@@ -21,6 +21,7 @@ from cvae_study.analysis.ablation import ablation_table
 from cvae_study.analysis.importance import MIN_TRIALS, param_importances
 from cvae_study.analysis.runs import StudyTables, load_study
 from cvae_study.study import names as n
+from cvae_study.study.naming import check_folder
 from cvae_study.study.tracking.store import load_json_artifact
 
 TOP_TRIALS = 5
@@ -189,6 +190,7 @@ def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path) ->
 
 def write_report(uri: str, name: str, out: Path, log_to_mlflow: bool = True) -> dict[str, Path]:
     """Write out/index.html, out/report.md and out/figures/; log them to the parent run."""
+    check_folder(out, "--out")
     study = load_study(uri, name)
     client = MlflowClient(uri)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,9 @@ from cvae_study.study import config
 from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
 from cvae_study.study.tracking.store import (
-    check_reachable,
     list_studies,
     load_json_artifact,
+    open_store,
     study_parent,
 )
 
@@ -75,7 +75,7 @@ def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
 
 def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
     """Read a study's runs. kl_dims: also fetch the per-dimension KL histories (many)."""
-    check_reachable(uri)
+    open_store(uri)
     client = MlflowClient(uri)
     parent = study_parent(client, name)
     if parent is None:

@@ -82,7 +82,9 @@ def _model_commands(commands_: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cvae-study", description="Hyperparameter studies "
                                      "of conditional VAEs. Bad input exits 2 with a message "
-                                     "naming what is wrong.")
+                                     "naming what is wrong; a failing disk or store exits 3.")
+    parser.add_argument("--debug", action="store_true",
+                        help="also print the traceback of an error (or CVAE_STUDY_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train one model without Ray, tracked in MLflow")

@@ -1,16 +1,33 @@
 """The cvae-study command: parse, then one typed call per command (study.commands).
 
-Bad input (UsageError, DataError) prints one line naming what is wrong and exits 2.
+Bad input (UsageError, DataError) prints one line naming what is wrong and exits 2; a
+failing machine or store (a full disk, a damaged store, a read-only folder) one line
+saying what to do, and exits 3. --debug (or CVAE_STUDY_DEBUG=1) also prints the traceback.
 """
 
+import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from cvae_study.study import commands, config, demo
 from cvae_study.study.arguments import DATA_CHOICES, DATA_KEY, SWEEP_TRIALS, build_parser
-from cvae_study.study.errors import BAD_INPUT, UsageError
-from cvae_study.study.tracking.workdir import Workspace
+from cvae_study.study.errors import (
+    BAD_INPUT,
+    BAD_INPUT_EXIT,
+    SYSTEM_FAILURE_EXIT,
+    SystemFailure,
+    UsageError,
+)
+from cvae_study.study.failures import explain
+from cvae_study.study.tracking.workdir import SQLITE, Workspace, tracking_uri, workdir_path
+
+DEBUG_ENV = "CVAE_STUDY_DEBUG"
+# MLflow logs a store's SQL errors with their traceback before raising them; the error
+# boundary below explains them instead (--debug shows both).
+QUIETED_LOGGERS = ("mlflow.store.db.utils",)
 
 
 def _overrides(args) -> dict[str, Any]:
@@ -93,13 +110,33 @@ HANDLERS = {
 }
 
 
+def _store(args) -> str:
+    """The store the command was using, to name it where an error does not."""
+    uri = tracking_uri(getattr(args, "tracking_uri", None),
+                       workdir_path(getattr(args, "workdir", None)))
+    return uri.removeprefix(SQLITE)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    if not debug:
+        for name in QUIETED_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         return HANDLERS[args.command](args)
-    except BAD_INPUT as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        if isinstance(error, BAD_INPUT):
+            shown, status = error, BAD_INPUT_EXIT
+        else:
+            shown = error if isinstance(error, SystemFailure) else explain(error, _store(args))
+            if shown is None:
+                raise  # a bug: its traceback is what helps
+            status = SYSTEM_FAILURE_EXIT
+        if debug:
+            traceback.print_exc()
+        print(f"error: {shown}", file=sys.stderr)
+        return status
 
 
 def entry_point() -> None:

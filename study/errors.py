@@ -1,8 +1,9 @@
-"""The one error class of bad input: what the user asked cannot be done as asked.
+"""The two kinds of error a user reads: bad input (exit 2) and a failing machine (exit 3).
 
-Every check of a flag, a key, a name or a file raises a subclass naming the thing at fault;
-the CLI prints the message and exits 2. Data errors come from cvae_study.datasets, which
-imports nothing of study, as subclasses of its own DataError; the CLI treats both alike.
+Every check of a flag, a key, a name or a file raises a UsageError subclass naming the
+thing at fault. Data errors come from cvae_study.datasets, which imports nothing of study,
+as subclasses of its own DataError; the CLI treats both alike. A full disk, a damaged store
+or a read-only folder is a SystemFailure (see failures.py). Anything else is a bug.
 """
 
 from cvae_study.datasets.errors import DataError
@@ -12,4 +13,10 @@ class UsageError(ValueError):
     """Bad input; the message names the flag, key, name or file at fault."""
 
 
+class SystemFailure(RuntimeError):
+    """The machine or a store failed (full disk, damaged store, read-only folder); the
+    message says where and what to do."""
+
+
 BAD_INPUT = (UsageError, DataError)
+BAD_INPUT_EXIT, SYSTEM_FAILURE_EXIT = 2, 3

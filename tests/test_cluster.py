@@ -3,6 +3,7 @@
 import pytest
 import ray
 import torch
+from mlflow import MlflowClient
 from ray.cluster_utils import Cluster
 from test_sweep import new_study, trial_runs
 
@@ -38,6 +39,9 @@ def test_gpus_the_cluster_lacks_are_refused_before_any_trial(tmp_path, capsys):
     assert code == 2
     assert "--gpus-per-trial 1: the Ray cluster has 0 GPUs" in capsys.readouterr().err
     assert not (tmp_path / "ray_results" / "nogpu").exists() and not ray.is_initialized()
+    # nothing half-made in MLflow either: the name is free for the next try
+    assert MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_experiment_by_name(
+        "nogpu") is None
 
 
 @pytest.fixture

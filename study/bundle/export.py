@@ -17,8 +17,9 @@ from cvae_study.study.bundle import checkpoint
 from cvae_study.study.bundle.bundle import build_model
 from cvae_study.study.bundle.card import card_text
 from cvae_study.study.errors import UsageError
+from cvae_study.study.naming import check_folder, check_name
 from cvae_study.study.tasks import text
-from cvae_study.study.tracking.store import check_reachable, load_json_artifact, study_parent
+from cvae_study.study.tracking.store import load_json_artifact, open_store, study_parent
 from cvae_study.study.tune.storage import ResultsStore
 
 
@@ -86,7 +87,10 @@ def _shape_meta(task: str, cfg: Any, counters: dict[str, Any]) -> dict[str, Any]
 def export(uri: str, name: str, out: Path, metric: str | None = None,
            trial_id: str | None = None, force: bool = False,
            register: str | None = None) -> dict[str, Any]:
-    check_reachable(uri)
+    check_folder(out, "--out")
+    if register:
+        check_name(register, "--register")
+    open_store(uri)
     if out.exists() and not force:
         raise ExportError(f"--out {out}: exists; pass --force to replace it")
     client = MlflowClient(uri)

@@ -14,7 +14,7 @@ from mlflow.entities import Metric, Param, RunTag
 
 from cvae_study.study import names as n
 from cvae_study.study.tracking.runs import log_samples
-from cvae_study.study.tracking.store import check_reachable, experiment_id
+from cvae_study.study.tracking.store import experiment_id, open_store
 
 MAX_BATCH = 1000  # MLflow's limit of metrics in one log_batch
 
@@ -31,7 +31,7 @@ def _epoch_metrics(result: dict[str, Any]) -> dict[str, float]:
 
 class StudyRecords:
     def __init__(self, uri: str, name: str):
-        check_reachable(uri)
+        open_store(uri)
         self.uri, self.name = uri, name
         self.client = MlflowClient(uri)
         self.experiment_id = experiment_id(self.client, name)
@@ -61,6 +61,11 @@ class StudyRecords:
         for path, document in documents.items():
             self.client.log_dict(run_id, document, path)
         return run_id
+
+    def discard_parent(self, run_id: str) -> None:
+        """A parent run whose study never started: to MLflow's trash, so the name is free."""
+        self.client.set_terminated(run_id, n.MLFLOW_STATUS[n.ERRORED])
+        self.client.delete_run(run_id)
 
     def close_parent(self, run_id: str, summary: dict[str, Any], status: str) -> None:
         tags = {f"{n.STUDY_PREFIX}{key}": str(value) for key, value in summary.items()}

@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from cvae_study.study import names as n
-from cvae_study.study.tracking.store import check_reachable, experiment_id
+from cvae_study.study.tracking.store import experiment_id, open_store
 
 
 def provenance_tags() -> dict[str, str]:
@@ -62,7 +62,7 @@ class RunLogger:
     """One MLflow run: params once, metrics per epoch (step = epochs completed), samples."""
 
     def __init__(self, uri: str, experiment: str, run_name: str, tags: dict):
-        check_reachable(uri)
+        open_store(uri)
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(experiment_id=experiment_id(MlflowClient(uri), experiment))
         self.run = mlflow.start_run(run_name=run_name, tags=tags)

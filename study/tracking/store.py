@@ -4,18 +4,25 @@ A study is an experiment holding one parent run (tag study.role = parent) with o
 run per trial; this module is how every reader (report, export, ui, bench) finds them.
 """
 
+import contextlib
 import json
+import sqlite3
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from cvae_study.study import names as n
+from cvae_study.study.errors import SystemFailure
 from cvae_study.study.tracking.workdir import SQLITE, TrackingError, artifact_location
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_opened: set[str] = set()  # stores this process has checked and created
 
 
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
@@ -34,12 +41,57 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
             raise TrackingError(f"tracking store {uri}: folder {folder} does not exist")
 
 
+def check_not_damaged(path: Path) -> None:
+    """A sqlite file that is not one, or fails sqlite's quick check, is never written to."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # a new store
+    with open(path, "rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    problem = None if header == SQLITE_HEADER else "not a sqlite database"
+    if problem is None:
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+                verdict = connection.execute("pragma quick_check").fetchone()[0]
+            problem = None if verdict == "ok" else verdict
+        except sqlite3.DatabaseError as error:
+            problem = str(error)
+    if problem:
+        raise SystemFailure(
+            f"the MLflow store {path} is damaged ({problem}): restore it from a backup or move "
+            f"it aside (a new store is then created); `sqlite3 {path} \"pragma "
+            "integrity_check\"` says more. Nothing was written to it")
+
+
+def open_store(uri: str) -> None:
+    """Make the store at `uri` safe to use before anything reads or writes it: a server
+    answers; a sqlite file is not damaged, and is created and migrated once, under a lock
+    beside it, however many processes start at the same moment."""
+    check_reachable(uri)
+    if not uri.startswith(SQLITE) or uri in _opened:
+        return
+    check_not_damaged(Path(uri.removeprefix(SQLITE)))
+    with store_lock(uri):
+        MlflowClient(uri).search_experiments(max_results=1)  # MLflow creates the schema here
+    _opened.add(uri)
+
+
+def store_lock(uri: str):
+    """The inter-process lock of a sqlite store (a file beside it); a server is its own."""
+    if not uri.startswith(SQLITE):
+        return contextlib.nullcontext()
+    return FileLock(f"{uri.removeprefix(SQLITE)}.lock")
+
+
 def experiment_id(client: MlflowClient, name: str) -> str:
     """The id of the experiment `name` in the client's store, created if new."""
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
     return client.create_experiment(name, artifact_location(client.tracking_uri))
+
+
+def has_study(uri: str, name: str) -> bool:
+    return study_parent(MlflowClient(uri), name) is not None
 
 
 def study_parent(client: MlflowClient, name: str):

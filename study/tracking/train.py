@@ -3,6 +3,7 @@
 The Ray Tune trainable runs the same task code; only the tracking differs.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,11 @@ def train(task_name: str, cfg, device_name: str, uri: str, checkpoints: Path,
         result.outcome, result.message = n.DIVERGED, str(error)
         logger.end(n.DIVERGED)
         return result
-    except KeyboardInterrupt:
-        logger.end(n.INTERRUPTED)
-        raise
-    except BaseException:
-        logger.end(n.ERRORED)
+    except BaseException as error:
+        # Best effort: on a full disk the store cannot take the tag either, and the error
+        # that stopped the run is the one to report.
+        with contextlib.suppress(Exception):
+            logger.end(n.INTERRUPTED if isinstance(error, KeyboardInterrupt) else n.ERRORED)
         raise
     result.checkpoint = checkpoint.save(checkpoints / logger.run_id, task.state(), flat,
                                         task_name)

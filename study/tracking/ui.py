@@ -17,7 +17,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from cvae_study.study.errors import UsageError
-from cvae_study.study.tracking.store import list_studies
+from cvae_study.study.tracking.store import list_studies, open_store
 from cvae_study.study.tracking.workdir import artifact_location
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -56,6 +56,7 @@ def start(uri: str, host: str, port: int) -> subprocess.Popen:
     if uri.startswith(("http://", "https://")):
         raise UIError(f"--tracking-uri {uri} is already a server: open it in a browser")
     check_port_free(host, port)
+    open_store(uri)  # created and migrated here, under the store's lock, not by the server
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     return subprocess.Popen(server_command(uri, host, port), env=env,
                             start_new_session=True)

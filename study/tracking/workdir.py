@@ -17,9 +17,14 @@ class TrackingError(UsageError):
     """The store --tracking-uri names cannot be used; raised before any training starts."""
 
 
+def workdir_path(path: str | Path | None = None) -> Path:
+    """--workdir, else $CVAE_STUDY_HOME, else ./cvae-study-runs."""
+    return Path(path or os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR).expanduser().resolve()
+
+
 def workdir(path: str | Path | None = None) -> Path:
-    """--workdir, else $CVAE_STUDY_HOME, else ./cvae-study-runs (created)."""
-    chosen = Path(path or os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR).expanduser().resolve()
+    """workdir_path, created."""
+    chosen = workdir_path(path)
     chosen.mkdir(parents=True, exist_ok=True)
     return chosen
 

@@ -6,7 +6,6 @@ the user's input happens in `prepare`, before Ray starts.
 """
 
 import dataclasses
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -20,9 +19,11 @@ from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.config import Overrides
 from cvae_study.study.errors import UsageError
+from cvae_study.study.naming import check_name
 from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
+from cvae_study.study.tracking.store import has_study, open_store, store_lock
 from cvae_study.study.tune import cluster
 from cvae_study.study.tune.callbacks import MlflowRecorder, TrialLog
 from cvae_study.study.tune.search import make_scheduler, make_searcher
@@ -31,7 +32,6 @@ from cvae_study.study.tune.trainable import trainable, trial_outcome
 
 SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_MORPH,
                 n.VAL_KL)
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CHECKPOINTS_KEPT = 2  # per trial; the latest is what a retry or a resume starts from
 
 
@@ -89,9 +89,7 @@ def stored_studies(storage: ResultsStore) -> list[str]:
 
 def check_options(options: SweepOptions) -> SweepOptions:
     """-> the options with the metric resolved; SweepError naming the bad one."""
-    if not NAME_PATTERN.fullmatch(options.name):
-        raise SweepError(f"--name {options.name!r}: use letters, digits, '-', '_' and '.', "
-                         "no path separators")
+    check_name(options.name, "--name")
     if options.num_samples < 1:
         raise SweepError(f"--num-samples {options.num_samples}: must be at least 1")
     if options.max_concurrent is not None and options.max_concurrent < 1:
@@ -129,8 +127,7 @@ def save(sweep: Sweep) -> None:
 
 def load(name: str, storage: ResultsStore, uri: str | None) -> Sweep:
     """A saved study, to resume; an unknown name lists the studies there are."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise SweepError(f"study name {name!r}: no path separators")
+    check_name(name, "study name")
     if not storage.exists(name, n.STUDY_FILE):
         known = ", ".join(stored_studies(storage)) or "none"
         raise SweepError(f"no study {name!r} in {storage}; studies there: {known}")
@@ -237,17 +234,35 @@ def _open_parent(sweep: Sweep, records: StudyRecords) -> str:
         {n.SPACE_ARTIFACT: spaces.describe(space)})
 
 
-def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
-    """A new study: save it, open its MLflow parent run, run every trial."""
-    options = sweep.options
-    records = StudyRecords(sweep.uri, options.name)  # unreachable: fails here
-    if records.parent_run_id() is not None:
-        raise SweepError(f"MLflow experiment {options.name!r} already holds a study at "
+def _refuse_existing(sweep: Sweep) -> None:
+    if has_study(sweep.uri, sweep.options.name):
+        raise SweepError(f"MLflow experiment {sweep.options.name!r} already holds a study at "
                          f"{sweep.uri}; choose another --name")
+
+
+def _claim(sweep: Sweep) -> tuple[StudyRecords, str]:
+    """The study's experiment and parent run, created under the store's lock: of two
+    drivers starting the same name at once, one gets it and the other is refused."""
+    with store_lock(sweep.uri):
+        _refuse_existing(sweep)
+        records = StudyRecords(sweep.uri, sweep.options.name)
+        return records, _open_parent(sweep, records)
+
+
+def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
+    """A new study: claim its MLflow parent run, save it, run every trial. Until the trials
+    start, a failure leaves nothing in MLflow that would block the name."""
+    options = sweep.options
+    open_store(sweep.uri)  # unreachable or damaged: fails here, nothing created
+    _refuse_existing(sweep)
     started_ray, max_concurrent = _connect(sweep, address)
     try:
-        save(sweep)
-        parent_id = _open_parent(sweep, records)
+        records, parent_id = _claim(sweep)
+        try:
+            save(sweep)
+        except BaseException:
+            records.discard_parent(parent_id)
+            raise
         searcher = make_searcher(spaces.SpaceSampler(sweep.space), options.metric,
                                  options.mode, options.seed, options.num_samples,
                                  random=options.search == "random")
