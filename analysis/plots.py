@@ -1,4 +1,5 @@
-"""One function per figure of a study report; each takes a StudyTables, returns a Figure.
+"""One function per figure of a study report; each returns a Figure. FIGURES take a
+StudyTables, ABLATION_FIGURES the AblationTables of the study's ablation.
 
 A figure whose data the study does not have (PSNR in a text study, importance with too
 few trials) returns None and the report says so.
@@ -9,8 +10,15 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure  # not pyplot: no display, no global figure state
 
-from cvae_study.analysis.ablation import drew, factor_levels
+from cvae_study.analysis.ablation import AblationTables, effects, noise, path_table
 from cvae_study.analysis.importance import param_importances
+from cvae_study.analysis.observational import (
+    SCORE,
+    common_rung,
+    compared_trials,
+    drew,
+    factor_levels,
+)
 from cvae_study.analysis.runs import StudyTables
 from cvae_study.study import names as n
 
@@ -139,21 +147,24 @@ def psnr_per_frame(study: StudyTables) -> Figure | None:
 
 
 def factor_effects(study: StudyTables) -> Figure | None:
-    """The objective of completed trials per level of each searched knob, counts shown."""
-    keys = [key for key in study.searched if not drew(study, key).empty]
+    """What the search sampled: the objective of finished trials at the rung all reached,
+    per level of each searched knob, counts shown (observational)."""
+    compared = compared_trials(study)
+    keys = [key for key in study.searched if not drew(compared, key).empty]
     if not keys:
         return None
     figure, axes = _panels(len(keys), width=3.4)
     for axis, key in zip(axes, keys, strict=True):
-        rows = drew(study, key)
+        rows = drew(compared, key)
         levels = factor_levels(rows, key)
         labels = levels + "\n(n=" + levels.map(levels.value_counts()).astype(str) + ")"
-        sns.stripplot(x=labels, y=rows["final"], ax=axis, size=6)
-        sns.pointplot(x=labels, y=rows["final"], ax=axis, errorbar=None, color="k",
+        sns.stripplot(x=labels, y=rows[SCORE], ax=axis, size=6)
+        sns.pointplot(x=labels, y=rows[SCORE], ax=axis, errorbar=None, color="k",
                       markers="_", linestyles="none")
         axis.set(title=key, xlabel="", ylabel=study.metric)
         axis.tick_params(axis="x", labelsize=7, rotation=30)
-    figure.suptitle(f"{study.metric} of completed trials per level of each knob")
+    figure.suptitle(f"{study.metric} at epoch {common_rung(study)} of finished trials per "
+                    "level of each knob (sampled, not controlled)")
     return figure
 
 
@@ -179,4 +190,60 @@ FIGURES = {
     "factor_effects": factor_effects,
     "importance": importance,
     "active_units": active_units,
+}
+
+
+def _bounds(table: pd.DataFrame, centre: str) -> np.ndarray:
+    """matplotlib's error-bar extents from ci95_low/high; 0 where there is no interval."""
+    return np.nan_to_num(np.vstack([table[centre] - table["ci95_low"],
+                                    table["ci95_high"] - table[centre]]))
+
+
+def forest_plot(ab: AblationTables) -> Figure | None:
+    """Each variant's effect on the objective against the target, with its 95% interval.
+
+    The grey band is +/- the noise floor: what reseeding alone moves the objective by."""
+    table = effects(ab)
+    table = table[(table["metric"] == ab.metric) & table["effect"].notna()]
+    if table.empty:
+        return None
+    table = table.assign(size=table["effect"].abs()).sort_values("size")  # largest on top
+    figure = Figure(figsize=(7, 1.2 + 0.45 * len(table)), layout="tight")
+    axis = figure.subplots()
+    floor = noise(ab).floor
+    if np.isfinite(floor):
+        axis.axvspan(-floor, floor, color="0.85", label=f"± noise floor ({floor:.3g})")
+    axis.axvline(0, color="k", linewidth=0.8)
+    axis.errorbar(table["effect"], np.arange(len(table)), xerr=_bounds(table, "effect"),
+                  fmt="o", capsize=3)
+    axis.set_yticks(np.arange(len(table)), table["variant"] + " (n=" + table["n"].astype(str)
+                    + ")")
+    axis.set(xlabel=f"{ab.metric}: variant - target (paired by seed)",
+             title=f"Effect on {ab.metric} against the target (95% CI)")
+    axis.legend(loc="best", fontsize=7)
+    return figure
+
+
+def path_figure(ab: AblationTables) -> Figure | None:
+    """Ablation path: the objective after each step from the baseline to the target."""
+    table = path_table(ab)
+    if table.empty:
+        return None
+    labels = ["baseline", *(f"+{knob}" for knob in table["knob"].iloc[1:])]
+    figure = Figure(figsize=(max(5.0, 1.1 * len(table)), 3.8), layout="tight")
+    axis = figure.subplots()
+    axis.errorbar(np.arange(len(table)), table["mean"], yerr=_bounds(table, "mean"),
+                  fmt="o-", capsize=3)
+    target = noise(ab).target.mean
+    if np.isfinite(target):
+        axis.axhline(target, color="C3", linestyle="--", label=f"target ({target:.3g})")
+        axis.legend(loc="best", fontsize=7)
+    axis.set_xticks(np.arange(len(table)), labels, rotation=20)
+    axis.set(ylabel=f"{ab.metric} (mean, 95% CI)", title="Ablation path, baseline to target")
+    return figure
+
+
+ABLATION_FIGURES = {
+    "forest_plot": forest_plot,
+    "ablation_path": path_figure,
 }

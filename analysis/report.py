@@ -1,6 +1,8 @@
-"""`cvae-study report NAME`: one study's ablation report, as HTML and as Markdown.
+"""`cvae-study report NAME`: one study's report, as HTML and as Markdown.
 
-Both are rendered from one list of blocks. The HTML page embeds its figures, so it opens
+A study with an ablation (`cvae-study ablate NAME`) leads with what mattered, measured
+over seeds; what the search sampled follows, labelled observational. Both formats are
+rendered from one list of blocks. The HTML page embeds its figures, so it opens
 offline as a single file; the Markdown links the same PNGs under figures/. The report is
 logged to the study's parent MLflow run as well.
 """
@@ -17,11 +19,26 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from cvae_study.analysis import plots
-from cvae_study.analysis.ablation import ablation_table
+from cvae_study.analysis.ablation import (
+    AblationTables,
+    effects,
+    load_ablation,
+    path_table,
+    variant_means,
+)
+from cvae_study.analysis.findings import (
+    design_sentence,
+    interval_text,
+    noise_sentence,
+    what_mattered,
+)
 from cvae_study.analysis.importance import MIN_TRIALS, param_importances
+from cvae_study.analysis.observational import common_rung, sampled_levels_table
 from cvae_study.analysis.runs import StudyTables, load_study
 from cvae_study.study import names as n
+from cvae_study.study.ablation_plan import PATH
 from cvae_study.study.naming import check_folder
+from cvae_study.study.statistics import Interval
 from cvae_study.study.tracking.store import load_json_artifact
 
 TOP_TRIALS = 5
@@ -157,17 +174,82 @@ def _reproduce(study: StudyTables) -> list[Block]:
     return [_heading("Reproduce"), Block("text", text)]
 
 
-def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path) -> list[Block]:
+def _figure(figure, name: str, caption: str, figures_dir: Path) -> Block:
+    if figure is None:
+        return Block("missing", "no data in this study", caption)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    path = figures_dir / f"{name}.png"
+    figure.savefig(path, dpi=90)
+    return Block("figure", path, caption)
+
+
+def _caption(draw) -> str:
+    return (draw.__doc__ or draw.__name__).strip().splitlines()[0]
+
+
+def _objective_effects(ablation: AblationTables) -> pd.DataFrame:
+    """The objective's effects, largest first, as the sentences order them."""
+    table = effects(ablation)
+    table = table[table["metric"] == ablation.metric]
+    table = table.assign(size=table["effect"].abs()).sort_values("size", ascending=False)
+    return table[["variant", "knob", "effect", "ci95_low", "ci95_high", "n", "verdict"]]
+
+
+def _metrics_table(ablation: AblationTables) -> pd.DataFrame:
+    """variant x metric: 'mean (95% CI low to high)' per cell, the objective first."""
+    means = variant_means(ablation)
+    means["value"] = [interval_text(Interval(*row)) for row in
+                      means[["mean", "ci95_low", "ci95_high", "n"]].itertuples(index=False)]
+    wide = means.pivot(index="variant", columns="metric", values="value")
+    return wide.loc[means["variant"].unique(), ablation.metrics()].reset_index()
+
+
+def _what_mattered(ablation: AblationTables, figures_dir: Path) -> list[Block]:
+    blocks = [_heading("What mattered"), Block("text", design_sentence(ablation))]
+    if ablation.finals.empty:
+        return blocks + [Block("text", "No ablation run has completed yet.")]
+    blocks += [Block("text", line) for line in what_mattered(ablation)]
+    for name, draw in plots.ABLATION_FIGURES.items():
+        if draw is plots.path_figure and ablation.design != PATH:
+            continue  # leave-one-out has no path
+        blocks.append(_figure(draw(ablation), name, _caption(draw), figures_dir))
+    if ablation.design == PATH:
+        blocks += [Block("text", "The path step by step: the share of the total gain "
+                                 "(target - baseline) each step explains, and cumulatively:"),
+                   Block("table", path_table(ablation))]
+    return blocks + [
+        Block("text", f"Effects on {ablation.metric} (variant - target, paired by seed):"),
+        Block("table", _objective_effects(ablation)),
+        Block("text", noise_sentence(ablation)),
+        Block("text", "Every metric per variant (mean over seeds), to see what a variant "
+                      "trades for the objective:"),
+        Block("table", _metrics_table(ablation))]
+
+
+def _observational(study: StudyTables, ablation: AblationTables | None) -> list[Block]:
+    text = (f"Mean {study.metric} of finished trials (completed and stopped early alike) per "
+            f"level of each searched knob, all compared at epoch {common_rung(study)}, the "
+            "last every finished trial reached; 95% t-interval (blank for n < 2); continuous "
+            "knobs in tertiles. This is observational, not an experiment: TPE samples good "
+            "regions more often, so a level's mean mixes its own effect with what the "
+            "sampler paired it with; only an ablation isolates a knob.")
+    if ablation is None:
+        text += (f" This study has no ablation: run `cvae-study ablate {study.name}` to "
+                 "measure each knob's effect over seeds.")
+    return [_heading("What the search sampled (observational)"), Block("text", text),
+            Block("table", sampled_levels_table(study))]
+
+
+def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path,
+                 ablation: AblationTables | None = None) -> list[Block]:
     blocks = [_heading(f"Study {study.name}", 1), *_summary(study)]
+    if ablation is not None:
+        blocks += _what_mattered(ablation, figures_dir)
     if study.finished().empty:
         return blocks + [Block("text", "No trial has finished yet: nothing to compare. "
                                        "Run the report again when trials have ended.")]
     blocks += _best_trials(study)
-    blocks += [_heading("Ablation"),
-               Block("text", f"Mean final {study.metric} of completed trials per level of "
-                             "each searched knob, with a 95% t-interval (blank for n < 2); "
-                             "continuous knobs in tertiles."),
-               Block("table", ablation_table(study))]
+    blocks += _observational(study, ablation)
     importances = param_importances(study)
     blocks.append(_heading("Importance"))
     blocks.append(Block("table", importances.reset_index(names="knob"))
@@ -175,16 +257,8 @@ def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path) ->
                   Block("text", f"Importances need at least {MIN_TRIALS} trials that ran "
                                 "to the end; this study has fewer."))
     blocks.append(_heading("Figures"))
-    figures_dir.mkdir(parents=True, exist_ok=True)
     for name, draw in plots.FIGURES.items():
-        caption = (draw.__doc__ or name).strip().splitlines()[0]
-        figure = draw(study)
-        if figure is None:
-            blocks.append(Block("missing", "no data in this study", caption))
-            continue
-        path = figures_dir / f"{name}.png"
-        figure.savefig(path, dpi=90)
-        blocks.append(Block("figure", path, caption))
+        blocks.append(_figure(draw(study), name, _caption(draw), figures_dir))
     return blocks + _samples(client, study) + _reproduce(study)
 
 
@@ -194,7 +268,7 @@ def write_report(uri: str, name: str, out: Path, log_to_mlflow: bool = True) -> 
     study = load_study(uri, name)
     client = MlflowClient(uri)
     out.mkdir(parents=True, exist_ok=True)
-    blocks = build_blocks(study, client, out / "figures")
+    blocks = build_blocks(study, client, out / "figures", load_ablation(uri, name))
     paths = {"html": out / "index.html", "markdown": out / "report.md"}
     paths["html"].write_text(to_html(blocks, f"Study {name}"))
     paths["markdown"].write_text(to_markdown(blocks))

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 from mlflow import MlflowClient
 
-from cvae_study.study import config
 from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
 from cvae_study.study.tracking.store import (
@@ -21,6 +20,7 @@ from cvae_study.study.tracking.store import (
     open_store,
     study_parent,
 )
+from cvae_study.study.tracking.trials import trial_config
 
 FETCH_THREADS = 8  # metric histories are one request each; fetch them side by side
 
@@ -49,16 +49,6 @@ class StudyTables:
         return self.trials[self.trials["outcome"].isin(n.FINISHED_OUTCOMES)]
 
 
-def _typed_params(task: str, params: dict[str, str]) -> dict[str, Any]:
-    """MLflow keeps params as strings; the task's config knows their types."""
-    keys = set(config.valid_keys(config.CONFIGS[task]))
-    known = {key: value for key, value in params.items() if key in keys}
-    try:
-        return config.flatten(config.build(task, known))
-    except config.ConfigError:  # a record from another version: keep its strings
-        return known
-
-
 def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
     jobs = [(run.data.tags[n.TRIAL_ID], run.info.run_id, key)
             for run in runs for key in run.data.metrics if include(key)]
@@ -73,14 +63,21 @@ def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial_id", "epoch", "metric", "value"])
 
 
+def require_study_parent(client: MlflowClient, name: str):
+    """The study's parent run; StudyNotFound, listing the studies there are, when absent."""
+    parent = study_parent(client, name)
+    if parent is None:
+        known = ", ".join(sorted(list_studies(client))) or "none"
+        raise StudyNotFound(f"no study {name!r} in {client.tracking_uri}; studies there: "
+                            f"{known}")
+    return parent
+
+
 def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
     """Read a study's runs. kl_dims: also fetch the per-dimension KL histories (many)."""
     open_store(uri)
     client = MlflowClient(uri)
-    parent = study_parent(client, name)
-    if parent is None:
-        known = ", ".join(sorted(list_studies(client))) or "none"
-        raise StudyNotFound(f"no study {name!r} in {uri}; studies there: {known}")
+    parent = require_study_parent(client, name)
     params = parent.data.params
     task = params.get(f"{n.STUDY_PREFIX}task", "text")
     metric = params[f"{n.STUDY_PREFIX}metric"]
@@ -109,5 +106,5 @@ def _trial_row(task, run, history: pd.DataFrame, metric: str, mode: str) -> dict
         "final": run.data.metrics.get(metric) if len(own) else None,
         "best": best,
         "duration_s": (end - run.info.start_time) / 1000 if end else None,
-        **_typed_params(task, run.data.params),
+        **trial_config(task, run),
     }

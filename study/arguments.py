@@ -45,6 +45,41 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
                         "else a local Ray on this machine)")
 
 
+def _resource_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-concurrent", type=int,
+                        help="trials at once (default: as many as the CPUs hold)")
+    parser.add_argument("--cpus-per-trial", type=float, default=1.0)
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0,
+                        help="whole or fractional GPUs per trial, e.g. 0.25 packs four on one")
+    parser.add_argument("--shared-storage", action="store_true",
+                        help="--storage is a folder every node of the cluster mounts (NFS)")
+    _cluster_args(parser)
+
+
+def _ablate_command(sub: argparse._SubParsersAction) -> None:
+    ablate = sub.add_parser(
+        "ablate", help="which knobs of a study mattered: real runs over seeds",
+        description="Between a baseline (the study's defaults) and a target (its best trial), "
+        "measure each searched knob's effect: the target with that knob set back to the "
+        "baseline (leave-one-out: k + 2 variants), or --path, the greedy ablation path from "
+        "the baseline (about k(k+1)/2 + 2 variants, so O(k^2) runs), each variant under "
+        "--repeats seeds (train.seed 0..R-1, the same for every variant). kl.cycles and "
+        "kl.ratio move with kl.schedule when the schedules differ.")
+    ablate.add_argument("name", help="the study")
+    ablate.add_argument("--baseline", default="default",
+                        help="default (the study's base config) or a trial id")
+    ablate.add_argument("--target", default="best", help="best (completed) or a trial id")
+    ablate.add_argument("--repeats", type=int, default=3, help="seeds per variant (default 3)")
+    ablate.add_argument("--epochs", type=int, help="epochs of every run (default: the study's)")
+    ablate.add_argument("--knobs", default="",
+                        help="comma-separated knobs to ablate (default: every one that differs)")
+    ablate.add_argument("--path", action="store_true",
+                        help="the ablation path instead of leave-one-out (O(k^2) x R runs)")
+    ablate.add_argument("--as", dest="ablation_name",
+                        help="the ablation's own name (default NAME-ablation)")
+    _resource_args(ablate)
+
+
 def _seed_list(text: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(seed) for seed in text.split(","))
@@ -112,13 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--name", help="the study's name (default TASK-DATE-TIME)")
     sweep.add_argument("--num-samples", type=int,
                        help=f"trials (default {SWEEP_TRIALS}; {SMOKE_TRIALS} with --smoke)")
-    sweep.add_argument("--max-concurrent", type=int,
-                       help="trials at once (default: as many as the CPUs hold)")
-    sweep.add_argument("--cpus-per-trial", type=float, default=1.0)
-    sweep.add_argument("--gpus-per-trial", type=float, default=0.0,
-                       help="whole or fractional GPUs per trial, e.g. 0.25 packs four on one")
-    sweep.add_argument("--shared-storage", action="store_true",
-                       help="--storage is a folder every node of the cluster mounts (NFS)")
+    _resource_args(sweep)
     sweep.add_argument("--study", help="YAML / TOML study file: space and config sections")
     _override_args(sweep)
     sweep.add_argument("--seed", type=int, default=0, help="seed of the search")
@@ -128,9 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-early-stopping", action="store_true", help="no ASHA")
     sweep.add_argument("--smoke", action="store_true", help="two tiny trials of two epochs: "
                        "checks the whole path quickly (explicit flags win)")
-    _cluster_args(sweep)
 
-    resume = sub.add_parser("resume", help="continue an interrupted study")
+    _ablate_command(sub)
+
+    resume = sub.add_parser("resume", help="continue an interrupted study or ablation")
     resume.add_argument("name")
     _cluster_args(resume)
 

@@ -60,8 +60,29 @@ def _bench(args) -> int:
     return commands.bench_task(args.task, cfg, args.device, args.minutes, args.out)
 
 
+def _resources(args, task: str, name: str, **options):
+    from cvae_study.study.tune.sweep import SweepOptions
+
+    return SweepOptions(task=task, name=name, max_concurrent=args.max_concurrent,
+                        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+                        shared_storage=args.shared_storage, **options)
+
+
+def _ablate(args) -> int:
+    from cvae_study.study.tune.ablate import AblationOptions
+
+    knobs = tuple(knob.strip() for knob in args.knobs.split(",") if knob.strip())
+    options = AblationOptions(study=args.name, name=args.ablation_name or "",
+                              baseline=args.baseline, target=args.target,
+                              repeats=args.repeats, epochs=args.epochs, knobs=knobs,
+                              path=args.path)
+    commands.ablate(options, _resources(args, "text", options.name), _where(args),
+                    args.storage, args.address)
+    return 0
+
+
 def _sweep(args) -> int:
-    from cvae_study.study.tune.sweep import SweepOptions, default_name
+    from cvae_study.study.tune.sweep import default_name
 
     overrides = _overrides(args)
     trials = SWEEP_TRIALS if args.num_samples is None else args.num_samples
@@ -69,12 +90,9 @@ def _sweep(args) -> int:
         overrides = {**commands.SMOKE[args.task], **overrides}
         if args.num_samples is None:
             trials = commands.SMOKE_TRIALS
-    options = SweepOptions(
-        task=args.task, name=args.name or default_name(args.task), num_samples=trials,
-        max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial, shared_storage=args.shared_storage,
-        metric=args.metric, seed=args.seed, search=args.search,
-        early_stopping=not args.no_early_stopping)
+    options = _resources(args, args.task, args.name or default_name(args.task),
+                         num_samples=trials, metric=args.metric, seed=args.seed,
+                         search=args.search, early_stopping=not args.no_early_stopping)
     commands.sweep(options, args.study, overrides, _where(args), args.storage, args.address)
     return 0
 
@@ -93,6 +111,7 @@ HANDLERS = {
                                       a.device, _where(a), a.experiment, not a.quiet),
     "bench": _bench,
     "sweep": _sweep,
+    "ablate": _ablate,
     "resume": lambda a: commands.resume(a.name, _where(a), a.tracking_uri, a.storage,
                                         a.address),
     "report": lambda a: _ran(commands.report(_where(a), a.name,

@@ -108,12 +108,43 @@ def sweep(options, study_file: str | None, overrides: Overrides, where: Workspac
 
 def resume(name: str, where: Workspace, tracking_uri: str | None, storage: str | None,
            address: str | None) -> int:
-    """tracking_uri: --tracking-uri as given; None resumes into the study's own store."""
+    """A study or an ablation, continued. tracking_uri: --tracking-uri as given; None
+    resumes into the run's own store."""
+    from cvae_study.study.tune import ablate as ablations
     from cvae_study.study.tune import sweep as sweeps
 
-    saved = sweeps.load(name, _results_store(where, storage), tracking_uri)
+    store = _results_store(where, storage)
+    if ablations.is_ablation(name, store):
+        saved = ablations.load(name, store, tracking_uri)
+        _print_ablation(ablations.run(saved, address=address, restore=True))
+        return 0
+    saved = sweeps.load(name, store, tracking_uri)
     _print_sweep(sweeps.resume(saved, address=address))
     return 0
+
+
+def _print_ablation(ablation) -> None:
+    plan = ablation.plan
+    runs = len(plan.variants) * len(plan.seeds)
+    print(f"Ablation {ablation.runner.options.name} of study {ablation.study.options.name}: "
+          f"{plan.design}, {len(plan.knobs)} knobs ({', '.join(plan.knobs)}), "
+          f"{len(plan.seeds)} seeds, {runs} runs of {plan.epochs} epochs")
+    print(f"MLflow store: {ablation.runner.uri} (experiment {ablation.study.options.name}, "
+          f"parent run {ablation.parent_id})")
+    print(f"Read it:      cvae-study report {ablation.study.options.name}")
+
+
+def ablate(options, resources, where: Workspace, storage: str | None = None,
+           address: str | None = None):
+    """An ablation of a finished study (options: tune.ablate.AblationOptions; resources:
+    the SweepOptions whose resources, retries and concurrency its grid uses)."""
+    from cvae_study.study.tune import ablate as ablations
+
+    prepared = ablations.prepare(options, resources, _results_store(where, storage),
+                                 where.tracking_uri)
+    done = ablations.run(prepared, address=address)
+    _print_ablation(done)
+    return done
 
 
 def report(where: Workspace, name: str, out: Path | None = None,

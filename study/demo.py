@@ -18,6 +18,9 @@ from cvae_study.study.tracking.workdir import Workspace
 # them mostly finds a GRU at a high learning rate, or nothing
 # (benchmarks/README.md#code-demo-study).
 DEMO_TRIALS = 8
+# Then an ablation of the searched knobs around the best trial: two seeds each, the
+# study's epochs, so the report can say which knob mattered (and how wide two seeds are).
+DEMO_REPEATS = 2
 DEMO_AT_DEFAULT = ("model.hidden_size", "model.cell", "optim.lr")
 # --with-video: four trials of three epochs of the cpu preset on 300 synthetic dance
 # sequences, which a short study learns; pushing needs longer
@@ -34,13 +37,17 @@ def text_study() -> dict:
     return {"train.epochs": 6, **config.defaults_of("text", DEMO_AT_DEFAULT)}
 
 
-def _study(task: str, name: str, trials: int, overrides: dict,
-           where: Workspace) -> tuple[dict, Path]:
-    """A study of `task`, its report and its best model exported -> (report, bundle)."""
+def _study(task: str, name: str, trials: int, overrides: dict, where: Workspace,
+           ablation_repeats: int = 0) -> tuple[dict, Path]:
+    """A study of `task`, its ablation (when ablation_repeats), its report and its best
+    model exported -> (report, bundle)."""
+    from cvae_study.study.tune.ablate import AblationOptions
     from cvae_study.study.tune.sweep import SweepOptions
 
-    commands.sweep(SweepOptions(task=task, name=name, num_samples=trials), None, overrides,
-                   where)
+    resources = SweepOptions(task=task, name=name, num_samples=trials)
+    commands.sweep(resources, None, overrides, where)
+    if ablation_repeats:
+        commands.ablate(AblationOptions(study=name, repeats=ablation_repeats), resources, where)
     report = commands.report(where, name, quiet=True)
     bundle_dir = where.workdir / "bundles" / name
     commands.export(where, name, bundle_dir, quiet=True)
@@ -55,7 +62,7 @@ def run(where: Workspace, smoke: bool = False, with_video: bool = False) -> int:
     name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     trials, overrides = ((commands.SMOKE_TRIALS, commands.SMOKE["text"]) if smoke
                          else (DEMO_TRIALS, text_study()))
-    report, bundle_dir = _study("text", name, trials, overrides, where)
+    report, bundle_dir = _study("text", name, trials, overrides, where, DEMO_REPEATS)
     bundle = load_bundle(bundle_dir)
     max_len = bundle.meta["max_length"]
     print("\nThe best model, exported and used:")

@@ -106,8 +106,15 @@ CHECKPOINT = "ray.checkpoint"
 TRIAL_PATH = "ray.trial_path"
 ERROR_FILE = "ray.error_file"
 FAILURES = "ray.failures"
+ABLATION_ROLE, ABLATION_RUN_ROLE = "ablation", "ablation_run"
+ABLATION_OF = "ablation.of"  # of an ablation's parent run: the study's parent run id
+VARIANT = "ablation.variant"  # of an ablation's runs (and the key of its Tune grid)
+SEED = "ablation.seed"
+GRID = "ablation.grid"  # the Tune run (one per path step) that made an ablation's run
 PARENT_FILTER = f"tags.`{ROLE}` = '{PARENT_ROLE}'"
 TRIAL_FILTER = f"tags.`{ROLE}` = '{TRIAL_ROLE}'"
+ABLATION_FILTER = f"tags.`{ROLE}` = '{ABLATION_ROLE}'"
+ABLATION_RUN_FILTER = f"tags.`{ROLE}` = '{ABLATION_RUN_ROLE}'"
 
 
 def children_filter(parent_run_id: str) -> str:
@@ -127,6 +134,7 @@ SAMPLES_FILE = "samples.png"  # video bundles: the trial's last prediction strip
 STUDY_FILE = "cvae_study.json"  # in a study's Ray results: what `resume` rebuilds it from
 SPACE_ARTIFACT = "study/space.json"  # of the parent run: the searched space
 FINAL_METRICS_ARTIFACT = "results/final_metrics.json"  # of a `train` run
+ABLATION_PLAN = "ablation/plan.json"  # of an ablation's parent run: its variants and path
 
 
 def samples_artifact(epoch: int) -> str:

@@ -6,12 +6,13 @@ import pytest
 from mlflow import MlflowClient
 
 from cvae_study.analysis import plots
-from cvae_study.analysis.ablation import ablation_table, mean_interval
 from cvae_study.analysis.importance import param_importances, rebuild_optuna_study
+from cvae_study.analysis.observational import common_rung, sampled_levels_table
 from cvae_study.analysis.report import write_report
 from cvae_study.analysis.runs import StudyNotFound, load_study
 from cvae_study.study import cli, spaces
 from cvae_study.study import names as m
+from cvae_study.study.statistics import mean_interval
 from cvae_study.study.tracking.records import StudyRecords
 
 # trial id -> (searched values, val/score per epoch, outcome)
@@ -93,18 +94,24 @@ def test_history_has_every_epoch_of_every_metric(study_uri):
     assert len(history) == sum(len(scores) for _, scores, _ in TRIALS.values()) * 10
 
 
-def test_ablation_table_means_intervals_and_counts(study_uri):
-    table = ablation_table(load_study(study_uri, "known")).set_index(["knob", "level"])
-    monotonic = table.loc[("kl.schedule", "monotonic")]
-    assert monotonic["n"] == 2 and monotonic["mean"] == pytest.approx(0.5)
-    # t(0.975, 1) = 12.706; sd of (0.4, 0.6) = 0.1414: half-width 12.706 * 0.1414 / sqrt 2
-    assert monotonic["ci95_high"] - 0.5 == pytest.approx(1.2706, abs=1e-3)
-    assert table.loc[("kl.schedule", "none"), "n"] == 1  # stopped / diverged do not count
-    assert table.loc[("kl.cycles", "2"), "mean"] == pytest.approx(0.7)  # cyclical trials only
+def test_sampled_levels_compare_every_finished_trial_at_the_common_rung(study_uri):
+    study = load_study(study_uri, "known")
+    assert common_rung(study) == 1  # t_stopped was stopped after epoch 1
+    table = sampled_levels_table(study).set_index(["knob", "level"])
+    monotonic = table.loc[("kl.schedule", "monotonic")]  # epoch 1: 0.2 and 0.3
+    assert monotonic["n"] == 2 and monotonic["mean"] == pytest.approx(0.25)
+    # t(0.975, 1) = 12.706; sd of (0.2, 0.3) = 0.0707: half-width 12.706 * 0.0707 / sqrt 2
+    assert monotonic["ci95_high"] - 0.25 == pytest.approx(0.6353, abs=1e-3)
+    assert monotonic["note"] == "too few to read"
+    none = table.loc[("kl.schedule", "none")]  # t_none and t_stopped; diverged does not count
+    assert none["n"] == 2 and none["mean"] == pytest.approx(0.03)
+    gru = table.loc[("model.cell", "gru")]  # 0.2, 0.1, 0.05, 0.01
+    assert gru["n"] == 4 and gru["mean"] == pytest.approx(0.09) and gru["note"] == ""
+    assert table.loc[("kl.cycles", "2"), "mean"] == pytest.approx(0.1)  # cyclical trials only
     assert set(table.index.get_level_values("knob")) == {
         "kl.schedule", "kl.cycles", "kl.ratio", "optim.lr", "model.cell"}
-    mean, low, high = mean_interval(pd.Series([1.0]))
-    assert mean == 1.0 and low != low and high != high  # NaN interval for n = 1
+    single = mean_interval([1.0])
+    assert single.mean == 1.0 and single.low != single.low and single.high != single.high
 
 
 def test_optuna_study_is_rebuilt_with_each_outcome_as_the_search_told_it(study_uri):

@@ -50,6 +50,19 @@ def _card_video_part(meta: dict, has_strip: bool) -> tuple[str, list[str]]:
         f"cvae-study predict --model THIS_FOLDER --clip {clip} --out prediction.gif", "```"]
 
 
+def _ablation_lines(ablated: dict | None) -> list[str]:
+    """Where an ablation chose the model: its variant's mean over seeds, not this run's."""
+    if not ablated:
+        return []
+    low, high = ablated["ci95"]
+    interval = (f"95% CI {low:.4f} to {high:.4f}" if ablated["repeats"] >= 2
+                else "one seed: no interval")
+    return ["", f"Chosen by the study's ablation (MLflow run {ablated['ablation_run']}): variant "
+            f"*{ablated['variant']}*, the best mean {ablated['metric']} over its "
+            f"{ablated['repeats']} seeds, {ablated['mean']:.4f} ({interval}). This bundle is "
+            f"its seed {ablated['seed']} run, the one nearest that mean."]
+
+
 def model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> str:
     shown = [k for k in sorted(metrics) if k.startswith("val/") and not n.is_kl_dim(k)]
     searched = meta["source"]["searched"]
@@ -58,6 +71,7 @@ def model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> s
         "",
         f"Trial {meta['source']['trial_id']} (MLflow run {meta['source']['run_id']}), "
         f"trained for {meta['config']['train.epochs']} epochs on {trained_on}.",
+        *_ablation_lines(meta["source"].get("ablation")),
         "", "## Metrics (last epoch)", "", "| metric | value |", "|---|---|",
         *[f"| {key} | {metrics[key]:.4f} |" for key in shown],
         "", "## Hyperparameters searched", "", "| key | value |", "|---|---|",

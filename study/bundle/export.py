@@ -19,43 +19,13 @@ from cvae_study.study.bundle.card import card_text
 from cvae_study.study.errors import UsageError
 from cvae_study.study.naming import check_folder, check_name
 from cvae_study.study.tasks import text
-from cvae_study.study.tracking.store import load_json_artifact, open_store, study_parent
+from cvae_study.study.tracking.store import load_json_artifact, open_store
+from cvae_study.study.tracking.trials import best_variant, pick_trial
 from cvae_study.study.tune.storage import ResultsStore
 
 
 class ExportError(UsageError):
     """The study, trial, metric or output folder cannot be exported as asked."""
-
-
-# ---- choosing the trial ---------------------------------------------------------------------
-
-
-def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: str | None):
-    """-> (parent run, trial run): the named trial, or the best completed one by `metric`
-    (default: the study's objective)."""
-    parent = study_parent(client, name)
-    if parent is None:
-        raise ExportError(f"no study {name!r} at {client.tracking_uri}")
-    experiments = [parent.info.experiment_id]
-    query = n.children_filter(parent.info.run_id)
-    if trial_id:
-        found = client.search_runs(experiments, f"{query} and tags.`{n.TRIAL_ID}` = '{trial_id}'")
-        if not found:
-            raise ExportError(f"study {name!r} has no trial {trial_id!r}")
-        return parent, found[0]
-    task = parent.data.params[f"{n.STUDY_PREFIX}task"]
-    metric = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
-    objectives = n.OBJECTIVES[task]
-    if metric not in objectives:
-        raise ExportError(f"--metric {metric!r}: choose one of {', '.join(objectives)}")
-    mode = objectives[metric][0]
-    completed = [run for run in client.search_runs(
-                     experiments, f"{query} and tags.{n.OUTCOME} = '{n.COMPLETED}'")
-                 if metric in run.data.metrics]
-    if not completed:
-        raise ExportError(f"study {name!r} has no completed trial yet")
-    sign = 1 if mode == "max" else -1
-    return parent, max(completed, key=lambda run: sign * run.data.metrics[metric])
 
 
 def _fetch_checkpoint(parent, run, folder: Path) -> Path:
@@ -96,6 +66,12 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     client = MlflowClient(uri)
     parent, run = pick_trial(client, name, metric, trial_id)
     task = parent.data.params[f"{n.STUDY_PREFIX}task"]
+    ablated = None
+    if trial_id is None:  # an ablation's best variant over its seeds beats one lucky trial
+        objective = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
+        ablated = best_variant(client, parent, objective, n.OBJECTIVES[task][objective][0])
+        if ablated is not None:
+            run = ablated[0]
     with tempfile.TemporaryDirectory() as folder:
         saved = checkpoint.load(_fetch_checkpoint(parent, run, Path(folder)))
     cfg = config.build(task, saved["config"])
@@ -104,7 +80,8 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     meta = {"task": task, "config": config.flatten(cfg),
             **_shape_meta(task, cfg, saved["state"]["counters"]),
             "source": {"study": name, "trial_id": run.data.tags[n.TRIAL_ID],
-                       "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched}}
+                       "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched,
+                       **({"ablation": ablated[1]} if ablated else {})}}
     model = build_model(task, cfg, meta)
     model.load_state_dict(saved["state"]["model"])
     metrics = dict(run.data.metrics)

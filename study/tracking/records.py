@@ -54,13 +54,22 @@ class StudyRecords:
         if run_id is not None:
             self.client.update_run(run_id, status="RUNNING")
             return run_id
-        run = self.client.create_run(self.experiment_id, run_name=self.name,
-                                     tags={n.ROLE: n.PARENT_ROLE, **tags})
+        return self.create_parent(self.name, n.PARENT_ROLE, params, tags, documents)
+
+    def create_parent(self, run_name: str, role: str, params: dict[str, Any],
+                      tags: dict[str, str], documents: dict[str, dict]) -> str:
+        """A new parent run of `role` (a study's, or an ablation's) -> run id."""
+        run = self.client.create_run(self.experiment_id, run_name=run_name,
+                                     tags={n.ROLE: role, **tags})
         run_id = run.info.run_id
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         for path, document in documents.items():
-            self.client.log_dict(run_id, document, path)
+            self.document(run_id, document, path)
         return run_id
+
+    def document(self, run_id: str, document: dict, path: str) -> None:
+        """A JSON artifact of a run (written again when it changes, e.g. a path's plan)."""
+        self.client.log_dict(run_id, document, path)
 
     def discard_parent(self, run_id: str) -> None:
         """A parent run whose study never started: to MLflow's trash, so the name is free."""
@@ -79,7 +88,8 @@ class StudyRecords:
         return max((point.step for point in history), default=0)
 
     def trial_started(self, parent_id: str, trial_id: str, trial_name: str,
-                      flat_config: dict[str, Any], tags: dict[str, str]) -> str:
+                      flat_config: dict[str, Any], tags: dict[str, str],
+                      role: str = n.TRIAL_ROLE) -> str:
         """The trial's run: found by its Ray trial id, else created with its config."""
         if trial_id in self.runs:
             return self.runs[trial_id]
@@ -92,8 +102,7 @@ class StudyRecords:
         else:
             run = self.client.create_run(
                 self.experiment_id, run_name=trial_name,
-                tags={n.ROLE: n.TRIAL_ROLE, n.TRIAL_ID: trial_id, n.PARENT_RUN: parent_id,
-                      **tags})
+                tags={n.ROLE: role, n.TRIAL_ID: trial_id, n.PARENT_RUN: parent_id, **tags})
             run_id = run.info.run_id
             params = [Param(k, str(v)) for k, v in flat_config.items()]
             self.client.log_batch(run_id, params=params)
@@ -125,11 +134,15 @@ class StudyRecords:
         self.trial_tags(trial_id, {n.OUTCOME: outcome, **tags})
         self.client.set_terminated(self.runs[trial_id], n.MLFLOW_STATUS[outcome])
 
-    def abandon_unknown(self, parent_id: str, known_trial_ids: set[str]) -> list[str]:
+    def abandon_unknown(self, parent_id: str, known_trial_ids: set[str],
+                        scope: dict[str, str] | None = None) -> list[str]:
         """Runs of trials the study no longer has (started after the last state snapshot of a
-        driver that was killed): tagged abandoned and moved to MLflow's trash, not erased."""
+        driver that was killed): tagged abandoned and moved to MLflow's trash, not erased.
+        scope: tags that mark the runs of this Tune run (a path's steps share a parent)."""
         abandoned = []
         for run in self._find(n.children_filter(parent_id)):
+            if any(run.data.tags.get(key) != value for key, value in (scope or {}).items()):
+                continue
             if run.data.tags.get(n.TRIAL_ID) not in known_trial_ids:
                 self.client.set_tag(run.info.run_id, n.OUTCOME, n.ABANDONED)
                 self.client.set_terminated(run.info.run_id, n.MLFLOW_STATUS[n.ABANDONED])

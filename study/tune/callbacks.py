@@ -9,25 +9,44 @@ from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tune.trainable import trial_outcome
 
 
-class MlflowRecorder(tune.Callback):
-    """Tune events -> the study's MLflow runs, written by the driver alone."""
+class VariantTrials:
+    """An ablation's trials: a trial's config names its variant and seed; its run records
+    the variant's full config and is tagged with both. (A class: Tune pickles callbacks.)"""
 
-    def __init__(self, uri: str, name: str, task: str):
-        self.where = (uri, name)
+    def __init__(self, configs: dict[str, dict], grid: str):
+        self.configs = configs
+        self.scope = {n.GRID: grid}  # the runs of this grid, among the ablation's
+
+    def __call__(self, trial_config: dict) -> tuple[dict, dict]:
+        variant, seed = trial_config[n.VARIANT], trial_config["train.seed"]
+        return ({**self.configs[variant], "train.seed": seed},
+                {n.VARIANT: variant, n.SEED: str(seed), **self.scope})
+
+
+class MlflowRecorder(tune.Callback):
+    """Tune events -> MLflow runs nested under one parent run, written by the driver alone:
+    a study's trials (the parent: the experiment's study run), or an ablation's runs."""
+
+    def __init__(self, uri: str, experiment: str, task: str, parent_id: str | None = None,
+                 role: str = n.TRIAL_ROLE, describe: VariantTrials | None = None):
+        self.where = (uri, experiment)
         self.task = task
         self.records: StudyRecords | None = None  # opened in setup(), never pickled
-        self.parent_id: str | None = None
+        self.parent_id = parent_id  # None: the study's parent run, found in setup()
+        self.role = role
+        self.describe = describe
 
     def __getstate__(self):
         return {**self.__dict__, "records": None}
 
     def setup(self, **info) -> None:
         self.records = StudyRecords(*self.where)
-        self.parent_id = self.records.parent_run_id()
+        self.parent_id = self.parent_id or self.records.parent_run_id()
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
-        self.records.trial_started(self.parent_id, trial.trial_id, str(trial), trial.config,
-                                   {n.TASK: self.task})
+        params, tags = self.describe(trial.config) if self.describe else (trial.config, {})
+        self.records.trial_started(self.parent_id, trial.trial_id, str(trial), params,
+                                   {n.TASK: self.task, **tags}, self.role)
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         if result.get(n.OUTCOME) == n.DIVERGED:
@@ -52,7 +71,8 @@ class MlflowRecorder(tune.Callback):
                                  {n.ERROR_FILE: trial.error_file or ""})
 
     def on_experiment_end(self, trials, **info) -> None:
-        self.records.abandon_unknown(self.parent_id, {trial.trial_id for trial in trials})
+        self.records.abandon_unknown(self.parent_id, {trial.trial_id for trial in trials},
+                                     self.describe.scope if self.describe else None)
 
 
 class TrialLog(tune.Callback):

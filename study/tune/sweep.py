@@ -164,7 +164,7 @@ class SweepResult:
                            "parent_run_id": self.parent_run_id}}
 
 
-def _connect(sweep: Sweep, address: str | None) -> tuple[bool, int]:
+def connect(sweep: Sweep, address: str | None) -> tuple[bool, int]:
     """Start or join Ray and check the study fits it -> (started here, trials at once)."""
     options = sweep.options
     started = cluster.connect(address)
@@ -184,11 +184,12 @@ def _trainable(sweep: Sweep):
                      options.gpus_per_trial)
 
 
-def _run_config(sweep: Sweep, callbacks) -> tune.RunConfig:
+def run_config(sweep: Sweep, tune_name: str, recorder: MlflowRecorder,
+               callbacks) -> tune.RunConfig:
+    """Where Tune keeps the run, how it retries and checkpoints, and who records it."""
     options = sweep.options
-    recorder = MlflowRecorder(sweep.uri, options.name, options.task)
     return tune.RunConfig(
-        name=options.name, storage_path=sweep.storage.root,
+        name=tune_name, storage_path=sweep.storage.root,
         storage_filesystem=sweep.storage.ray_filesystem,
         failure_config=tune.FailureConfig(max_failures=options.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
@@ -255,7 +256,7 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
     options = sweep.options
     open_store(sweep.uri)  # unreachable or damaged: fails here, nothing created
     _refuse_existing(sweep)
-    started_ray, max_concurrent = _connect(sweep, address)
+    started_ray, max_concurrent = connect(sweep, address)
     try:
         records, parent_id = _claim(sweep)
         try:
@@ -278,7 +279,9 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
                                         # a fresh worker per trial spends seconds
                                         # importing (benchmarks/README.md#code-reuse-actors)
                                         reuse_actors=True),
-            run_config=_run_config(sweep, callbacks))
+            run_config=run_config(sweep, options.name,
+                                  MlflowRecorder(sweep.uri, options.name, options.task),
+                                  callbacks))
         results = tuner.fit()
         return _summarise(sweep, results, records, parent_id, searcher)
     finally:
@@ -294,7 +297,7 @@ def resume(sweep: Sweep, address: str | None = None) -> SweepResult:
                          "saved any state; nothing to resume (start it again under a new name)")
     records = StudyRecords(sweep.uri, sweep.options.name)
     parent_id = records.open_parent({}, {}, {})
-    started_ray, _ = _connect(sweep, address)
+    started_ray, _ = connect(sweep, address)
     try:
         tuner = tune.Tuner.restore(sweep.path, trainable=_trainable(sweep),
                                    resume_unfinished=True, resume_errored=True,

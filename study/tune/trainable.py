@@ -82,6 +82,13 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
+def run_variant(grid_config: dict[str, Any], task_name: str, metric: str,
+                configs: dict[str, dict[str, Any]]) -> None:
+    """One (variant, seed) of an ablation's grid: the variant's full config at that seed."""
+    variant = configs[grid_config[n.VARIANT]]
+    run_trial({**variant, "train.seed": grid_config["train.seed"]}, task_name, metric)
+
+
 def trainable(task_name: str, metric: str, cpus_per_trial: float, gpus_per_trial: float = 0):
     """run_trial bound to its task and objective, asking Ray for its resources."""
     bound = tune.with_parameters(run_trial, task_name=task_name, metric=metric)

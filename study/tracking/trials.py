@@ -1,0 +1,95 @@
+"""A study's trial runs in MLflow: the best one by an objective, one by its id, and the
+typed config each was trained with."""
+
+from typing import Any
+
+from mlflow import MlflowClient
+
+from cvae_study.study import config
+from cvae_study.study import names as n
+from cvae_study.study.errors import UsageError
+from cvae_study.study.statistics import mean_interval
+from cvae_study.study.tracking.store import study_parent
+
+
+class TrialNotFound(UsageError):
+    """No such study, trial, or completed trial; the message names it."""
+
+
+def trial_config(task: str, run) -> dict[str, Any]:
+    """A run's params (MLflow keeps strings) -> the task's typed flat config; a record from
+    another version keeps the strings of the keys this version knows."""
+    keys = set(config.valid_keys(config.CONFIGS[task]))
+    known = {key: value for key, value in run.data.params.items() if key in keys}
+    try:
+        return config.flatten(config.build(task, known))
+    except config.ConfigError:
+        return known
+
+
+def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: str | None):
+    """-> (parent run, trial run): the named trial, or the best completed one by `metric`
+    (default: the study's objective)."""
+    parent = study_parent(client, name)
+    if parent is None:
+        raise TrialNotFound(f"no study {name!r} at {client.tracking_uri}")
+    experiments = [parent.info.experiment_id]
+    query = n.children_filter(parent.info.run_id)
+    if trial_id:
+        found = client.search_runs(experiments, f"{query} and tags.`{n.TRIAL_ID}` = '{trial_id}'")
+        if not found:
+            raise TrialNotFound(f"study {name!r} has no trial {trial_id!r}")
+        return parent, found[0]
+    task = parent.data.params[f"{n.STUDY_PREFIX}task"]
+    metric = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
+    objectives = n.OBJECTIVES[task]
+    if metric not in objectives:
+        raise TrialNotFound(f"--metric {metric!r}: choose one of {', '.join(objectives)}")
+    mode = objectives[metric][0]
+    completed = [run for run in client.search_runs(
+                     experiments, f"{query} and tags.{n.OUTCOME} = '{n.COMPLETED}'")
+                 if metric in run.data.metrics]
+    if not completed:
+        raise TrialNotFound(f"study {name!r} has no completed trial yet")
+    sign = 1 if mode == "max" else -1
+    return parent, max(completed, key=lambda run: sign * run.data.metrics[metric])
+
+
+def latest_ablation(client: MlflowClient, parent, finished_only: bool = True):
+    """The study's most recently started ablation parent run, or None. A report reads a
+    running one as it reads a running study; export takes finished ones only."""
+    finished = " and attributes.status = 'FINISHED'" if finished_only else ""
+    found = client.search_runs(
+        [parent.info.experiment_id],
+        f"{n.ABLATION_FILTER} and tags.`{n.ABLATION_OF}` = '{parent.info.run_id}'{finished}",
+        order_by=["attributes.start_time DESC"], max_results=1)
+    return found[0] if found else None
+
+
+def best_variant(client: MlflowClient, parent, metric: str, mode: str):
+    """From the study's latest ablation: the variant with the best mean over its seeds ->
+    (its run nearest that mean, a summary of the variant), or None without an ablation.
+    A mean over repeats, not a single lucky seed."""
+    ablation = latest_ablation(client, parent)
+    if ablation is None:
+        return None
+    runs = [run for run in client.search_runs(
+                [parent.info.experiment_id],
+                f"{n.children_filter(ablation.info.run_id)} and "
+                f"tags.{n.OUTCOME} = '{n.COMPLETED}'")
+            if metric in run.data.metrics]
+    by_variant: dict[str, list] = {}
+    for run in runs:
+        by_variant.setdefault(run.data.tags[n.VARIANT], []).append(run)
+    if not by_variant:
+        return None
+    means = {variant: mean_interval([run.data.metrics[metric] for run in group])
+             for variant, group in by_variant.items()}
+    sign = 1 if mode == "max" else -1
+    variant = max(means, key=lambda name: sign * means[name].mean)
+    summary = means[variant]
+    chosen = min(by_variant[variant], key=lambda run: abs(run.data.metrics[metric]
+                                                          - summary.mean))
+    return chosen, {"ablation_run": ablation.info.run_id, "variant": variant,
+                    "metric": metric, "mean": summary.mean, "ci95": [summary.low, summary.high],
+                    "repeats": summary.n, "seed": chosen.data.tags[n.SEED]}

@@ -1,0 +1,246 @@
+"""`cvae-study ablate NAME`: which of a study's knobs carried its gain, measured.
+
+Every variant of the plan (study.ablation_plan) runs under the same seeds, as a Ray Tune
+grid of variants x seeds through the study's own trainable, with no early stopping. The
+runs are recorded in the study's MLflow experiment under their own parent run (role
+`ablation`, tagged with the study's parent run). The ablation is saved beside the study's
+Ray results (cvae_study.json, kind ablation), so `cvae-study resume NAME` continues it.
+A path runs one grid per step: each step's candidates need the previous step's winner.
+"""
+
+import dataclasses
+import statistics
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from mlflow import MlflowClient
+from ray import tune
+
+from cvae_study.study import ablation_plan as ap
+from cvae_study.study import config
+from cvae_study.study import names as n
+from cvae_study.study.naming import check_name
+from cvae_study.study.tracking.records import StudyRecords
+from cvae_study.study.tracking.runs import provenance_tags
+from cvae_study.study.tracking.store import open_store, store_lock
+from cvae_study.study.tracking.trials import TrialNotFound, pick_trial, trial_config
+from cvae_study.study.tune import sweep as sweeps
+from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
+from cvae_study.study.tune.storage import ResultsStore
+from cvae_study.study.tune.trainable import run_variant
+
+
+@dataclass(frozen=True)
+class AblationOptions:
+    study: str
+    name: str = ""  # "" = STUDY-ablation
+    baseline: str = "default"  # default | a trial id
+    target: str = "best"  # best | a trial id
+    repeats: int = 3
+    epochs: int | None = None  # None = the study's
+    knobs: tuple[str, ...] = ()  # () = every knob that differs
+    path: bool = False
+
+
+@dataclass
+class Ablation:
+    options: AblationOptions
+    study: sweeps.Sweep  # as the study saved itself
+    runner: sweeps.Sweep  # the ablation's own Tune side: its name, resources, storage
+    plan: ap.Plan
+    target: dict[str, Any]  # full flat configs
+    baseline: dict[str, Any]
+    study_parent_id: str
+    parent_id: str = ""  # the ablation's MLflow parent run, once claimed
+    max_concurrent: int = 1  # trials at once, once Ray is up
+
+    def save(self) -> None:
+        record = {"kind": "ablation", "options": dataclasses.asdict(self.options),
+                  "resources": dataclasses.asdict(self.runner.options),
+                  "plan": self.plan.describe(), "target": self.target,
+                  "baseline": self.baseline, "study_parent_id": self.study_parent_id,
+                  "parent_id": self.parent_id, "tracking_uri": self.runner.uri}
+        self.runner.storage.write_json(record, self.runner.options.name, n.STUDY_FILE)
+
+
+def _check(options: AblationOptions) -> None:
+    if options.repeats < 1:
+        raise ap.AblationError(f"--repeats {options.repeats}: must be at least 1")
+    if options.epochs is not None and options.epochs < 1:
+        raise ap.AblationError(f"--epochs {options.epochs}: must be at least 1")
+
+
+def _configs(study: sweeps.Sweep, client: MlflowClient, options: AblationOptions):
+    """-> (study parent, target trial run, target and baseline flat configs)."""
+    trial = None if options.target == "best" else options.target
+    try:
+        parent, run = pick_trial(client, study.options.name, None, trial)
+    except TrialNotFound as error:
+        raise ap.AblationError(f"--target {options.target}: {error}") from None
+    task = study.options.task
+    target = trial_config(task, run)
+    if options.baseline == "default":
+        return parent, run, target, study.space.base_flat
+    try:
+        _, baseline_run = pick_trial(client, study.options.name, None, options.baseline)
+    except TrialNotFound as error:
+        raise ap.AblationError(f"--baseline {options.baseline}: {error}") from None
+    return parent, run, target, trial_config(task, baseline_run)
+
+
+def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: ResultsStore,
+            uri: str | None) -> Ablation:
+    """Check everything and plan the variants, before Ray starts."""
+    _check(options)
+    study = sweeps.load(options.study, storage, uri)
+    name = check_name(options.name or f"{options.study}-ablation", "--name")
+    if storage.exists(name):
+        raise ap.AblationError(f"{name!r} already exists in {storage}; continue it with "
+                               f"`cvae-study resume {name}` or choose another --name")
+    open_store(study.uri)
+    parent, run, target, baseline = _configs(study, MlflowClient(study.uri), options)
+    knobs = ap.differing_knobs(list(study.space.searched), baseline, target, options.knobs)
+    if not knobs:
+        raise ap.AblationError("the target and the baseline do not differ in any searched knob"
+                               + (" of --knobs" if options.knobs else ""))
+    plan = ap.Plan(ap.PATH if options.path else ap.LEAVE_ONE_OUT, study.options.metric,
+                   study.options.mode, list(range(options.repeats)),
+                   options.epochs or study.epochs, options.baseline, run.data.tags[n.TRIAL_ID],
+                   knobs)
+    plan = (ap.path_start if options.path else ap.leave_one_out)(plan, baseline)
+    for variant_name, variant in plan.variants.items():
+        try:
+            config.build(study.options.task, ap.variant_config(target, variant, 0, plan.epochs))
+        except config.ConfigError as error:
+            raise ap.AblationError(f"variant {variant_name!r} is not a valid config: "
+                                   f"{error}") from None
+    runner_options = dataclasses.replace(resources, task=study.options.task, name=name,
+                                         metric=study.options.metric, early_stopping=False)
+    runner = sweeps.Sweep(runner_options, study.space, storage, study.uri)
+    return Ablation(options, study, runner, plan, target, baseline, parent.info.run_id)
+
+
+def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callbacks,
+          restore: bool) -> dict[str, dict[int, float]]:
+    """One Tune grid of variants x seeds -> the objective of each variant by seed."""
+    runner, plan = ablation.runner, ablation.plan
+    configs = {name: ap.variant_config(ablation.target, variant, 0, plan.epochs)
+               for name, variant in variants.items()}
+    tune_name = f"{runner.options.name}/step{step}" if plan.design == ap.PATH else (
+        runner.options.name)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_variant, task_name=runner.options.task,
+                             metric=plan.metric, configs=configs),
+        {"cpu": runner.options.cpus_per_trial, "gpu": runner.options.gpus_per_trial})
+    path = runner.storage.path(tune_name)
+    filesystem = runner.storage.ray_filesystem
+    if restore and tune.Tuner.can_restore(path, storage_filesystem=filesystem):
+        tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
+                                   resume_errored=True, storage_filesystem=filesystem)
+    else:
+        recorder = MlflowRecorder(runner.uri, ablation.study.options.name, runner.options.task,
+                                  ablation.parent_id, n.ABLATION_RUN_ROLE,
+                                  VariantTrials(configs, tune_name))
+        tuner = tune.Tuner(
+            trainable,
+            param_space={n.VARIANT: tune.grid_search(list(variants)),
+                         "train.seed": tune.grid_search(plan.seeds)},
+            tune_config=tune.TuneConfig(max_concurrent_trials=ablation.max_concurrent,
+                                        trial_dirname_creator=sweeps.trial_dirname,
+                                        reuse_actors=True),
+            run_config=sweeps.run_config(runner, tune_name, recorder, callbacks))
+    values: dict[str, dict[int, float]] = defaultdict(dict)
+    for result in tuner.fit():
+        last = result.metrics or {}
+        if last.get(n.OUTCOME) == n.COMPLETED:
+            values[result.config[n.VARIANT]][result.config["train.seed"]] = last[plan.metric]
+    return values
+
+
+def _means(values: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {name: statistics.fmean(by_seed.values()) for name, by_seed in values.items()
+            if by_seed}
+
+
+def _run_path(ablation: Ablation, callbacks, restore: bool) -> None:
+    """The ends first, then one grid per step; the record is saved after each."""
+    plan = ablation.plan
+    values = _grid(ablation, plan.variants, 0, callbacks, restore)
+    while candidates := ap.path_candidates(plan, ablation.baseline):
+        step = len(plan.path) + 1
+        # The last step's only candidate is the target itself: its runs are there already.
+        to_run = {name: v for name, v in candidates.items() if v.changes}
+        if to_run:
+            values.update(_grid(ablation, to_run, step, callbacks, restore))
+        means = _means(values)
+        means.update({name: means.get("target", float("nan"))
+                      for name, v in candidates.items() if not v.changes})
+        chosen = ap.best_candidate({name: means[name] for name in candidates}, plan.mode)
+        plan.variants.update(to_run)
+        plan.path.append({"step": step, "knob": candidates[chosen].knob,
+                          "variant": chosen if candidates[chosen].changes else "target",
+                          "candidates": list(candidates)})
+        ablation.save()
+        StudyRecords(ablation.runner.uri, ablation.study.options.name).document(
+            ablation.parent_id, plan.describe(), n.ABLATION_PLAN)
+
+
+def _claim(ablation: Ablation) -> None:
+    options, plan = ablation.options, ablation.plan
+    with store_lock(ablation.runner.uri):
+        records = StudyRecords(ablation.runner.uri, ablation.study.options.name)
+        ablation.parent_id = records.create_parent(
+            ablation.runner.options.name, n.ABLATION_ROLE,
+            {"ablation.design": plan.design, "ablation.repeats": options.repeats,
+             "ablation.epochs": plan.epochs, "ablation.baseline": options.baseline,
+             "ablation.target": plan.target_trial, "ablation.metric": plan.metric,
+             "ablation.knobs": ",".join(plan.knobs)},
+            {n.ABLATION_OF: ablation.study_parent_id, n.TASK: ablation.runner.options.task,
+             n.COMMAND: " ".join(sys.argv), n.STORAGE: str(ablation.runner.storage),
+             **provenance_tags()},
+            {n.ABLATION_PLAN: plan.describe()})
+
+
+def run(ablation: Ablation, callbacks=(), address: str | None = None,
+        restore: bool = False) -> Ablation:
+    """Run (or, restore=True, continue) every variant x seed of the plan."""
+    started_ray, ablation.max_concurrent = sweeps.connect(ablation.runner, address)
+    try:
+        if not ablation.parent_id:
+            _claim(ablation)
+            ablation.save()
+        if ablation.plan.design == ap.PATH:
+            _run_path(ablation, callbacks, restore)
+        else:
+            _grid(ablation, ablation.plan.variants, 0, callbacks, restore)
+        StudyRecords(ablation.runner.uri, ablation.study.options.name).close_parent(
+            ablation.parent_id, {}, n.MLFLOW_STATUS[n.COMPLETED])
+        return ablation
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+def is_ablation(name: str, storage: ResultsStore) -> bool:
+    """Whether the saved run `name` in `storage` is an ablation (else a study, or nothing)."""
+    return (check_name(name, "name") and storage.exists(name, n.STUDY_FILE)
+            and storage.read_json(name, n.STUDY_FILE).get("kind") == "ablation")
+
+
+def load(name: str, storage: ResultsStore, uri: str | None) -> Ablation:
+    """A saved ablation, to continue."""
+    record = storage.read_json(name, n.STUDY_FILE)
+    options = AblationOptions(**{**record["options"], "knobs": tuple(record["options"]["knobs"])})
+    study = sweeps.load(options.study, storage, uri or record["tracking_uri"])
+    saved = record["plan"]
+    plan = ap.Plan(saved["design"], saved["metric"], saved["mode"], saved["seeds"],
+                   saved["epochs"], saved["baseline_trial"], saved["target_trial"],
+                   saved["knobs"], {name: ap.Variant(**v) for name, v in saved["variants"].items()},
+                   saved["path"])
+    runner = sweeps.Sweep(sweeps.SweepOptions(**record["resources"]), study.space, storage,
+                          study.uri)
+    return Ablation(options, study, runner, plan, record["target"], record["baseline"],
+                    record["study_parent_id"], record["parent_id"])

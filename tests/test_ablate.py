@@ -1,0 +1,133 @@
+"""`cvae-study ablate`: a real small ablation of a real study, its records, its resume, and
+its bad input. The statistics and the report are tests/test_ablation_analysis.py's."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+from test_sweep import module_lab_dir, module_tiny_args, new_study, workdir_of  # noqa: F401
+
+from cvae_study.study import ablation_plan as ap
+from cvae_study.study import cli
+from cvae_study.study import names as n
+from cvae_study.study.tracking.store import load_json_artifact
+from cvae_study.study.tune import ablate, sweep
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small_study(tmp_path_factory, request):
+    """Three trials of two epochs over the KL and teacher-forcing knobs, all completed."""
+    tmp_path = tmp_path_factory.mktemp("ablated")
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text("space:\n  kl.schedule: [none, cyclical]\n"
+                          "  tf.start: {low: 0.5, high: 1.0}\n  kl.max_weight: {low: 1, high: 4}\n")
+    study = new_study(tmp_path, request.getfixturevalue("module_lab_dir"),
+                      request.getfixturevalue("module_tiny_args"), "small", epochs=2,
+                      study_file=str(study_file), num_samples=3, early_stopping=False)
+    sweep.run(study)
+    return study
+
+
+def resources(study, name=""):
+    return sweep.SweepOptions(task="text", name=name, max_concurrent=2)
+
+
+def ablation_runs(study, parent_id):
+    client = MlflowClient(study.uri)
+    return client, client.search_runs(
+        [client.get_experiment_by_name(study.options.name).experiment_id],
+        f"{n.ABLATION_RUN_FILTER} and {n.children_filter(parent_id)}")
+
+
+def test_leave_one_out_runs_every_variant_under_the_same_seeds(small_study):
+    options = ablate.AblationOptions(study="small", repeats=2)
+    prepared = ablate.prepare(options, resources(small_study), small_study.storage,
+                              small_study.uri)
+    plan = prepared.plan
+    assert plan.design == ap.LEAVE_ONE_OUT and plan.seeds == [0, 1] and plan.epochs == 2
+    assert set(plan.variants) == {"target", "baseline", *(f"without {k}" for k in plan.knobs)}
+    done = ablate.run(prepared)
+    client, runs = ablation_runs(small_study, done.parent_id)
+    assert len(runs) == 2 * len(plan.variants)
+    pairs = sorted((run.data.tags[n.VARIANT], run.data.tags[n.SEED]) for run in runs)
+    assert pairs == sorted((v, str(s)) for v in plan.variants for s in (0, 1))  # each once
+    for run in runs:
+        assert run.data.tags[n.OUTCOME] == n.COMPLETED
+        assert run.data.params["train.seed"] == run.data.tags[n.SEED]
+        variant = plan.variants[run.data.tags[n.VARIANT]]
+        for key, value in variant.changes.items():  # the run trained the variant, not the target
+            assert run.data.params[key] == str(value)
+    parent = client.get_run(done.parent_id)
+    study_parent = client.search_runs([parent.info.experiment_id], n.PARENT_FILTER)[0]
+    assert parent.data.tags[n.ROLE] == n.ABLATION_ROLE
+    assert parent.data.tags[n.ABLATION_OF] == study_parent.info.run_id
+    saved = load_json_artifact(client, done.parent_id, n.ABLATION_PLAN)
+    assert saved["variants"].keys() == plan.variants.keys() and saved["seeds"] == [0, 1]
+    # the study's own trials are untouched: still three, nested under the study's run
+    trials = client.search_runs([parent.info.experiment_id], n.TRIAL_FILTER)
+    assert len(trials) == 3
+
+
+def test_an_ablation_path_explains_the_gain_step_by_step(small_study):
+    options = ablate.AblationOptions(study="small", name="small-path", repeats=2, path=True)
+    done = ablate.run(ablate.prepare(options, resources(small_study), small_study.storage,
+                                     small_study.uri))
+    plan = done.plan
+    k = len(plan.knobs)
+    assert [step["step"] for step in plan.path] == list(range(1, k + 1))
+    assert {step["knob"] for step in plan.path} == set(plan.knobs)  # each knob once, in order
+    steps = [v for v in plan.variants.values() if v.role == ap.STEP]
+    assert len(steps) == k * (k + 1) // 2 - 1  # the last step's candidate is the target
+    _, runs = ablation_runs(small_study, done.parent_id)
+    assert len(runs) == 2 * (2 + len(steps))
+
+
+def test_a_killed_ablation_driver_resumes_with_each_run_once(small_study, tmp_path):
+    home = workdir_of(small_study)
+    command = [sys.executable, "-m", "cvae_study.study.cli", "ablate", "small", "--as", "cut",
+               "--repeats", "2", "--max-concurrent", "1", "--workdir", str(home)]
+    log = open(tmp_path / "driver.log", "w")
+    driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    saved = small_study.storage
+    deadline = time.time() + 240
+    while time.time() < deadline and driver.poll() is None:
+        time.sleep(1)
+        if saved.exists("cut", n.STUDY_FILE) and any(
+                (home / "ray_results" / "cut").glob("trial_*/checkpoint_000002")):
+            break  # one run has finished
+    assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    assert cli.main(["resume", "cut", "--workdir", str(home)]) == 0
+    resumed = ablate.load("cut", saved, None)
+    _, runs = ablation_runs(small_study, resumed.parent_id)
+    pairs = [(run.data.tags[n.VARIANT], run.data.tags[n.SEED]) for run in runs]
+    assert sorted(pairs) == sorted((v, str(s)) for v in resumed.plan.variants for s in (0, 1))
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--knobs", "optim.lr"], "--knobs optim.lr: the study did not search it"),
+    (["--repeats", "0"], "--repeats 0: must be at least 1"),
+    (["--target", "nope"], "--target nope: study 'small' has no trial 'nope'"),
+    (["--baseline", "nope"], "--baseline nope: study 'small' has no trial 'nope'"),
+])
+def test_bad_ablation_input_is_refused_before_anything_runs(small_study, capsys, flags,
+                                                           message):
+    home = workdir_of(small_study)
+    before = sorted(p.name for p in (home / "ray_results").iterdir())
+    assert cli.main(["ablate", "small", *flags, "--workdir", str(home)]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in (home / "ray_results").iterdir()) == before
+
+
+def test_a_study_without_a_completed_trial_cannot_be_ablated(tmp_path, lab_dir, tiny_args,
+                                                             capsys):
+    study = new_study(tmp_path, lab_dir, tiny_args, "none-done", epochs=2, num_samples=1)
+    sweep.save(study)  # saved, but no trial has run
+    code = cli.main(["ablate", "none-done", "--workdir", str(workdir_of(study))])
+    assert code == 2 and "no completed trial" in capsys.readouterr().err
