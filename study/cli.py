@@ -76,6 +76,7 @@ def _ablate(args) -> int:
                               baseline=args.baseline, target=args.target,
                               repeats=args.repeats, epochs=args.epochs, knobs=knobs,
                               path=args.path)
+    # The task and name of its Tune side are the study's and the ablation's: prepare sets them.
     commands.ablate(options, _resources(args, "text", options.name), _where(args),
                     args.storage, args.address)
     return 0

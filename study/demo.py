@@ -18,9 +18,10 @@ from cvae_study.study.tracking.workdir import Workspace
 # them mostly finds a GRU at a high learning rate, or nothing
 # (benchmarks/README.md#code-demo-study).
 DEMO_TRIALS = 8
-# Then an ablation of the searched knobs around the best trial: two seeds each, the
-# study's epochs, so the report can say which knob mattered (and how wide two seeds are).
-DEMO_REPEATS = 2
+# Then an ablation of the KL knobs around the best trial, two seeds each, three epochs, so
+# the report can say which mattered (and how wide two seeds are). Every searched knob at
+# the study's six epochs takes about 20 minutes on 2 cores (benchmarks/README.md#demo-ablation).
+DEMO_ABLATION = {"repeats": 2, "epochs": 3, "knobs": ("kl.schedule", "kl.max_weight")}
 DEMO_AT_DEFAULT = ("model.hidden_size", "model.cell", "optim.lr")
 # --with-video: four trials of three epochs of the cpu preset on 300 synthetic dance
 # sequences, which a short study learns; pushing needs longer
@@ -38,16 +39,16 @@ def text_study() -> dict:
 
 
 def _study(task: str, name: str, trials: int, overrides: dict, where: Workspace,
-           ablation_repeats: int = 0) -> tuple[dict, Path]:
-    """A study of `task`, its ablation (when ablation_repeats), its report and its best
-    model exported -> (report, bundle)."""
+           ablation: dict | None = None) -> tuple[dict, Path]:
+    """A study of `task`, its ablation (AblationOptions' fields, when given), its report and
+    its best model exported -> (report, bundle)."""
     from cvae_study.study.tune.ablate import AblationOptions
     from cvae_study.study.tune.sweep import SweepOptions
 
     resources = SweepOptions(task=task, name=name, num_samples=trials)
     commands.sweep(resources, None, overrides, where)
-    if ablation_repeats:
-        commands.ablate(AblationOptions(study=name, repeats=ablation_repeats), resources, where)
+    if ablation:
+        commands.ablate(AblationOptions(study=name, **ablation), resources, where)
     report = commands.report(where, name, quiet=True)
     bundle_dir = where.workdir / "bundles" / name
     commands.export(where, name, bundle_dir, quiet=True)
@@ -62,7 +63,8 @@ def run(where: Workspace, smoke: bool = False, with_video: bool = False) -> int:
     name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     trials, overrides = ((commands.SMOKE_TRIALS, commands.SMOKE["text"]) if smoke
                          else (DEMO_TRIALS, text_study()))
-    report, bundle_dir = _study("text", name, trials, overrides, where, DEMO_REPEATS)
+    report, bundle_dir = _study("text", name, trials, overrides, where,
+                                {**DEMO_ABLATION, "epochs": 1} if smoke else DEMO_ABLATION)
     bundle = load_bundle(bundle_dir)
     max_len = bundle.meta["max_length"]
     print("\nThe best model, exported and used:")

@@ -1,6 +1,7 @@
 """`cvae-study ablate`: a real small ablation of a real study, its records, its resume, and
 its bad input. The statistics and the report are tests/test_ablation_analysis.py's."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from test_sweep import module_lab_dir, module_tiny_args, new_study, workdir_of  
 from cvae_study.study import ablation_plan as ap
 from cvae_study.study import cli
 from cvae_study.study import names as n
+from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.store import load_json_artifact
 from cvae_study.study.tune import ablate, sweep
 
@@ -71,6 +73,19 @@ def test_leave_one_out_runs_every_variant_under_the_same_seeds(small_study):
     # the study's own trials are untouched: still three, nested under the study's run
     trials = client.search_runs([parent.info.experiment_id], n.TRIAL_FILTER)
     assert len(trials) == 3
+    # export now takes the variant with the best mean over its seeds, and says so
+    out = workdir_of(small_study) / "bundle"
+    assert cli.main(["export", "small", "--out", str(out), "--workdir",
+                     str(workdir_of(small_study))]) == 0
+    source = json.loads((out / n.CONFIG_FILE).read_text())["source"]
+    chosen = source["ablation"]
+    values = {}
+    for run in runs:
+        values.setdefault(run.data.tags[n.VARIANT], []).append(run.data.metrics[plan.metric])
+    best = max(values, key=lambda variant: sum(values[variant]) / 2)
+    assert chosen["variant"] == best and chosen["repeats"] == 2
+    assert chosen["mean"] == pytest.approx(sum(values[best]) / 2)
+    assert f"variant *{best}*, the best mean" in (out / n.CARD_FILE).read_text()
 
 
 def test_an_ablation_path_explains_the_gain_step_by_step(small_study):
@@ -95,11 +110,15 @@ def test_a_killed_ablation_driver_resumes_with_each_run_once(small_study, tmp_pa
     driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     saved = small_study.storage
     deadline = time.time() + 240
+    client = MlflowClient(small_study.uri)
+    experiment = client.get_experiment_by_name("small").experiment_id
     while time.time() < deadline and driver.poll() is None:
         time.sleep(1)
+        finished = client.search_runs(
+            [experiment], f"{n.ABLATION_RUN_FILTER} and tags.outcome = 'completed'")
         if saved.exists("cut", n.STUDY_FILE) and any(
-                (home / "ray_results" / "cut").glob("trial_*/checkpoint_000002")):
-            break  # one run has finished
+                run.data.tags.get(n.GRID) == "cut" for run in finished):
+            break  # a run of this ablation has finished
     assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
     driver.send_signal(signal.SIGKILL)
     driver.wait()
@@ -111,7 +130,7 @@ def test_a_killed_ablation_driver_resumes_with_each_run_once(small_study, tmp_pa
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--knobs", "optim.lr"], "--knobs optim.lr: the study did not search it"),
+    (["--knobs", "train.batch_size"], "--knobs train.batch_size: the study did not search"),
     (["--repeats", "0"], "--repeats 0: must be at least 1"),
     (["--target", "nope"], "--target nope: study 'small' has no trial 'nope'"),
     (["--baseline", "nope"], "--baseline nope: study 'small' has no trial 'nope'"),
@@ -128,6 +147,8 @@ def test_bad_ablation_input_is_refused_before_anything_runs(small_study, capsys,
 def test_a_study_without_a_completed_trial_cannot_be_ablated(tmp_path, lab_dir, tiny_args,
                                                              capsys):
     study = new_study(tmp_path, lab_dir, tiny_args, "none-done", epochs=2, num_samples=1)
-    sweep.save(study)  # saved, but no trial has run
+    sweep.save(study)  # saved and recorded, but no trial has run
+    StudyRecords(study.uri, "none-done").open_parent(
+        {"study.task": "text", "study.metric": n.VAL_SCORE}, {}, {})
     code = cli.main(["ablate", "none-done", "--workdir", str(workdir_of(study))])
     assert code == 2 and "no completed trial" in capsys.readouterr().err

@@ -95,6 +95,8 @@ def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: R
             uri: str | None) -> Ablation:
     """Check everything and plan the variants, before Ray starts."""
     _check(options)
+    if is_ablation(options.study, storage):
+        raise ap.AblationError(f"{options.study!r} is an ablation; ablate the study it ablates")
     study = sweeps.load(options.study, storage, uri)
     name = check_name(options.name or f"{options.study}-ablation", "--name")
     if storage.exists(name):
