@@ -20,7 +20,7 @@ from cvae_study.study.tracking.workdir import Workspace
 DEMO_TRIALS = 8
 # Then an ablation of the KL knobs around the best trial, two seeds each, three epochs, so
 # the report can say which mattered (and how wide two seeds are). Every searched knob at
-# the study's six epochs takes about 20 minutes on 2 cores (benchmarks/README.md#demo-ablation).
+# the study's six epochs takes about 15 minutes on 2 cores (benchmarks/README.md#demo-ablation).
 DEMO_ABLATION = {"repeats": 2, "epochs": 3, "knobs": ("kl.schedule", "kl.max_weight")}
 DEMO_AT_DEFAULT = ("model.hidden_size", "model.cell", "optim.lr")
 # --with-video: four trials of three epochs of the cpu preset on 300 synthetic dance

@@ -9,8 +9,6 @@ import dataclasses
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import ray
 from ray import tune
@@ -26,12 +24,11 @@ from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import has_study, open_store, store_lock
 from cvae_study.study.tune import cluster
 from cvae_study.study.tune.callbacks import MlflowRecorder, TrialLog
+from cvae_study.study.tune.results import SweepResult, summarise
 from cvae_study.study.tune.search import make_scheduler, make_searcher
 from cvae_study.study.tune.storage import ResultsStore
-from cvae_study.study.tune.trainable import trainable, trial_outcome
+from cvae_study.study.tune.trainable import trainable
 
-SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_MORPH,
-                n.VAL_KL)
 CHECKPOINTS_KEPT = 2  # per trial; the latest is what a retry or a resume starts from
 
 
@@ -143,27 +140,6 @@ def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-@dataclass
-class SweepResult:
-    sweep: Sweep
-    trials: list[dict[str, Any]]  # one per trial: id, outcome, epochs, value, searched config
-    best: dict[str, Any] | None
-    experiment_id: str
-    parent_run_id: str
-    searcher: Any = None  # the StudySearch of a new study (its Optuna study), for inspection
-
-    def summary(self) -> dict[str, Any]:
-        outcomes: dict[str, int] = {}
-        for trial in self.trials:
-            outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
-        options = self.sweep.options
-        return {"study": options.name, "metric": options.metric,
-                "trials": len(self.trials), "outcomes": outcomes, "best": self.best,
-                "ray_results": self.sweep.storage.display(options.name),
-                "mlflow": {"tracking_uri": self.sweep.uri, "experiment_id": self.experiment_id,
-                           "parent_run_id": self.parent_run_id}}
-
-
 def connect(sweep: Sweep, address: str | None) -> tuple[bool, int]:
     """Start or join Ray and check the study fits it -> (started here, trials at once)."""
     options = sweep.options
@@ -194,33 +170,6 @@ def run_config(sweep: Sweep, tune_name: str, recorder: MlflowRecorder,
         failure_config=tune.FailureConfig(max_failures=options.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
         callbacks=[recorder, TrialLog(options.metric), *callbacks], verbose=0)
-
-
-def _summarise(sweep: Sweep, results, records: StudyRecords, parent_id: str,
-               searcher=None) -> SweepResult:
-    options = sweep.options
-    trials = []
-    for result in results:
-        last = result.metrics or {}
-        outcome = trial_outcome(last, result.error is not None)
-        trials.append({
-            "trial_id": last.get("trial_id", Path(result.path).name),
-            "outcome": outcome,
-            "epochs": last.get("training_iteration", 0),
-            options.metric: last.get(options.metric),
-            "scores": {key: round(value, 4) for key, value in last.items()
-                       if key in SHOWN_SCORES and outcome != n.DIVERGED},
-            "config": spaces.searched_values(sweep.space, result.config or {}),
-        })
-    finished = [t for t in trials if t["outcome"] == n.COMPLETED] or [
-        t for t in trials if t["outcome"] == n.STOPPED_EARLY]
-    sign = 1 if options.mode == "max" else -1
-    best = max(finished, key=lambda t: sign * t[options.metric], default=None)
-    outcome_tags = {"best_trial_id": best["trial_id"] if best else "none",
-                    f"best_{options.metric}": best[options.metric] if best else "none",
-                    "trials": len(trials)}
-    records.close_parent(parent_id, outcome_tags, n.MLFLOW_STATUS[n.COMPLETED])
-    return SweepResult(sweep, trials, best, records.experiment_id, parent_id, searcher)
 
 
 def _open_parent(sweep: Sweep, records: StudyRecords) -> str:
@@ -283,7 +232,7 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
                                   MlflowRecorder(sweep.uri, options.name, options.task),
                                   callbacks))
         results = tuner.fit()
-        return _summarise(sweep, results, records, parent_id, searcher)
+        return summarise(sweep, results, records, parent_id, searcher)
     finally:
         if started_ray:
             ray.shutdown()
@@ -302,7 +251,7 @@ def resume(sweep: Sweep, address: str | None = None) -> SweepResult:
         tuner = tune.Tuner.restore(sweep.path, trainable=_trainable(sweep),
                                    resume_unfinished=True, resume_errored=True,
                                    storage_filesystem=filesystem)
-        return _summarise(sweep, tuner.fit(), records, parent_id)
+        return summarise(sweep, tuner.fit(), records, parent_id)
     finally:
         if started_ray:
             ray.shutdown()

@@ -1,0 +1,63 @@
+"""What a finished study run hands back: every trial's outcome and scores, the best one,
+and the study's parent run closed with them."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cvae_study.study import names as n
+from cvae_study.study import spaces
+from cvae_study.study.tracking.records import StudyRecords
+from cvae_study.study.tune.trainable import trial_outcome
+
+SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_MORPH,
+                n.VAL_KL)
+
+
+@dataclass
+class SweepResult:
+    sweep: Any  # the tune.sweep.Sweep that ran
+    trials: list[dict[str, Any]]  # one per trial: id, outcome, epochs, value, searched config
+    best: dict[str, Any] | None
+    experiment_id: str
+    parent_run_id: str
+    searcher: Any = None  # the StudySearch of a new study (its Optuna study), for inspection
+
+    def summary(self) -> dict[str, Any]:
+        outcomes: dict[str, int] = {}
+        for trial in self.trials:
+            outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
+        options = self.sweep.options
+        return {"study": options.name, "metric": options.metric,
+                "trials": len(self.trials), "outcomes": outcomes, "best": self.best,
+                "ray_results": self.sweep.storage.display(options.name),
+                "mlflow": {"tracking_uri": self.sweep.uri, "experiment_id": self.experiment_id,
+                           "parent_run_id": self.parent_run_id}}
+
+
+def summarise(sweep, results, records: StudyRecords, parent_id: str,
+              searcher=None) -> SweepResult:
+    """Tune's results of a study -> a SweepResult; the best trial tagged on the parent run."""
+    options = sweep.options
+    trials = []
+    for result in results:
+        last = result.metrics or {}
+        outcome = trial_outcome(last, result.error is not None)
+        trials.append({
+            "trial_id": last.get("trial_id", Path(result.path).name),
+            "outcome": outcome,
+            "epochs": last.get("training_iteration", 0),
+            options.metric: last.get(options.metric),
+            "scores": {key: round(value, 4) for key, value in last.items()
+                       if key in SHOWN_SCORES and outcome != n.DIVERGED},
+            "config": spaces.searched_values(sweep.space, result.config or {}),
+        })
+    finished = [t for t in trials if t["outcome"] == n.COMPLETED] or [
+        t for t in trials if t["outcome"] == n.STOPPED_EARLY]
+    sign = 1 if options.mode == "max" else -1
+    best = max(finished, key=lambda t: sign * t[options.metric], default=None)
+    outcome_tags = {"best_trial_id": best["trial_id"] if best else "none",
+                    f"best_{options.metric}": best[options.metric] if best else "none",
+                    "trials": len(trials)}
+    records.close_parent(parent_id, outcome_tags, n.MLFLOW_STATUS[n.COMPLETED])
+    return SweepResult(sweep, trials, best, records.experiment_id, parent_id, searcher)
