@@ -20,7 +20,7 @@ from cvae_study.study.tracking.store import (
     open_store,
     study_parent,
 )
-from cvae_study.study.tracking.trials import trial_config
+from cvae_study.study.tracking.trials import config_of_run
 
 FETCH_THREADS = 8  # metric histories are one request each; fetch them side by side
 
@@ -106,5 +106,5 @@ def _trial_row(task, run, history: pd.DataFrame, metric: str, mode: str) -> dict
         "final": run.data.metrics.get(metric) if len(own) else None,
         "best": best,
         "duration_s": (end - run.info.start_time) / 1000 if end else None,
-        **trial_config(task, run),
+        **config_of_run(task, run),
     }

@@ -16,7 +16,7 @@ class TrialNotFound(UsageError):
     """No such study, trial, or completed trial; the message names it."""
 
 
-def trial_config(task: str, run) -> dict[str, Any]:
+def config_of_run(task: str, run) -> dict[str, Any]:
     """A run's params (MLflow keeps strings) -> the task's typed flat config; a record from
     another version keeps the strings of the keys this version knows."""
     keys = set(config.valid_keys(config.CONFIGS[task]))

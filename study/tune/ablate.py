@@ -26,7 +26,7 @@ from cvae_study.study.naming import check_name
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import open_store, store_lock
-from cvae_study.study.tracking.trials import TrialNotFound, pick_trial, trial_config
+from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_trial
 from cvae_study.study.tune import sweep as sweeps
 from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
 from cvae_study.study.tune.storage import ResultsStore
@@ -81,14 +81,14 @@ def _configs(study: sweeps.Sweep, client: MlflowClient, options: AblationOptions
     except TrialNotFound as error:
         raise ap.AblationError(f"--target {options.target}: {error}") from None
     task = study.options.task
-    target = trial_config(task, run)
+    target = config_of_run(task, run)
     if options.baseline == "default":
         return parent, run, target, study.space.base_flat
     try:
         _, baseline_run = pick_trial(client, study.options.name, None, options.baseline)
     except TrialNotFound as error:
         raise ap.AblationError(f"--baseline {options.baseline}: {error}") from None
-    return parent, run, target, trial_config(task, baseline_run)
+    return parent, run, target, config_of_run(task, baseline_run)
 
 
 def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: ResultsStore,
