@@ -155,3 +155,19 @@ def test_a_study_without_a_completed_trial_cannot_be_ablated(tmp_path, lab_dir, 
         {"study.task": "text", "study.metric": n.VAL_SCORE}, {}, {})
     code = cli.main(["ablate", "none-done", "--workdir", str(workdir_of(study))])
     assert code == 2 and "no completed trial" in capsys.readouterr().err
+
+
+def test_an_ablation_shorter_than_the_study_does_not_choose_the_exported_model(small_study):
+    """The demo's kind: knobs measured at fewer epochs than the study trained; the model to
+    take home stays the study's best trial."""
+    options = ablate.AblationOptions(study="small", name="small-short", repeats=1, epochs=1,
+                                     knobs=("kl.max_weight",))
+    ablate.run(ablate.prepare(options, resources(small_study), small_study.storage,
+                              small_study.uri))
+    out = workdir_of(small_study) / "short-bundle"
+    assert cli.main(["export", "small", "--out", str(out), "--workdir",
+                     str(workdir_of(small_study))]) == 0
+    source = json.loads((out / n.CONFIG_FILE).read_text())["source"]
+    assert "ablation" not in source
+    chosen = MlflowClient(small_study.uri).get_run(source["run_id"])
+    assert chosen.data.tags[n.ROLE] == n.TRIAL_ROLE  # one of the study's own trials

@@ -69,9 +69,12 @@ def latest_ablation(client: MlflowClient, parent, finished_only: bool = True):
 def best_variant(client: MlflowClient, parent, metric: str, mode: str):
     """From the study's latest ablation: the variant with the best mean over its seeds ->
     (its run nearest that mean, a summary of the variant), or None without an ablation.
-    A mean over repeats, not a single lucky seed."""
+    A mean over repeats, not a single lucky seed; but an ablation trained shorter than the
+    study's trials (the demo's) measures knobs, not the model to take home: None then."""
     ablation = latest_ablation(client, parent)
-    if ablation is None:
+    study_epochs = parent.data.params.get("train.epochs")
+    if ablation is None or (study_epochs is not None and int(
+            ablation.data.params["ablation.epochs"]) < int(study_epochs)):
         return None
     runs = [run for run in client.search_runs(
                 [parent.info.experiment_id],
