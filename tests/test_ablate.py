@@ -142,7 +142,8 @@ def test_bad_ablation_input_is_refused_before_anything_runs(small_study, capsys,
                                                            message):
     home = workdir_of(small_study)
     before = sorted(p.name for p in (home / "ray_results").iterdir())
-    assert cli.main(["ablate", "small", *flags, "--workdir", str(home)]) == 2
+    assert cli.main(["ablate", "small", *flags, "--as", "never-made", "--workdir",
+                     str(home)]) == 2
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in (home / "ray_results").iterdir()) == before
 
