@@ -45,12 +45,16 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
                         "else a local Ray on this machine)")
 
 
-def _resource_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-concurrent", type=int,
-                        help="trials at once (default: as many as the CPUs hold)")
+def _trial_resource_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus-per-trial", type=float, default=1.0)
     parser.add_argument("--gpus-per-trial", type=float, default=0.0,
                         help="whole or fractional GPUs per trial, e.g. 0.25 packs four on one")
+
+
+def _resource_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-concurrent", type=int,
+                        help="trials at once (default: as many as the CPUs hold)")
+    _trial_resource_args(parser)
     parser.add_argument("--shared-storage", action="store_true",
                         help="--storage is a folder every node of the cluster mounts (NFS)")
     _cluster_args(parser)
@@ -129,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     bench = sub.add_parser("bench", help="measure speed and time to quality (a task), "
-                           "or Tune's overhead and the value of search (sweep)")
-    bench.add_argument("task", choices=(*TASKS, "sweep"))
+                           "Tune's overhead and the value of search (sweep), the text study's "
+                           "learning curves (landscape), studies replayed on them (search)")
+    bench.add_argument("task", choices=(*TASKS, "sweep", "landscape", "search"))
     _config_args(bench)
     bench.add_argument("--minutes", type=float, default=15.0,
                        help="wall-clock budget for the time-to-quality run")
@@ -141,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="bench video: timed training steps per preset")
     bench.add_argument("--quality", default="pushing,dance",
                        help="bench video: data sets of the quality runs ('' for speed only)")
+    bench.add_argument("--configs", type=int, default=150,
+                       help="bench landscape: random configs (default %(default)s)")
+    bench.add_argument("--repeats", type=int, default=10, help="bench landscape: configs run "
+                       "again under train.seeds 1 and 2 (default %(default)s)")
+    _trial_resource_args(bench)
+    bench.add_argument("--address", help="bench landscape: an existing Ray cluster")
 
     sweep = sub.add_parser("sweep", help="a hyperparameter study on Ray Tune")
     sweep.add_argument("task", choices=TASKS)

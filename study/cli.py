@@ -50,6 +50,10 @@ def _where(args) -> Workspace:
 
 
 def _bench(args) -> int:
+    if args.task == "landscape":
+        return commands.bench_landscape(args.configs, args.repeats, args.epochs,
+                                        config.parse_assignments(args.set), args.out,
+                                        args.cpus_per_trial, args.gpus_per_trial, args.address)
     if args.task == "sweep":
         return commands.bench_sweep(_where(args).workdir, config.parse_assignments(args.set),
                                     args.seeds, args.out)

@@ -78,6 +78,22 @@ def bench_sweep(folder: Path, overrides: Overrides, seeds: tuple[int, ...],
     return 0
 
 
+def bench_landscape(configs: int, repeats: int, epochs: int | None, overrides: Overrides,
+                    out: str | None, cpus_per_trial: float, gpus_per_trial: float,
+                    address: str | None) -> int:
+    from cvae_study.study.bench.landscape import LandscapePlan
+    from cvae_study.study.tune.landscape import collect
+
+    if not out:
+        raise UsageError("bench landscape: --out FILE is required (a run continues it)")
+    if epochs is None:
+        raise UsageError("bench landscape: --epochs N is required (every run's length)")
+    plan = LandscapePlan(epochs, configs, repeats, overrides=overrides)
+    _print_json(collect(plan, Path(out).expanduser(), cpus_per_trial, gpus_per_trial, address),
+                None)
+    return 0
+
+
 def _results_store(where: Workspace, storage: str | None):
     from cvae_study.study.tune.storage import ResultsStore
 

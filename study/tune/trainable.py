@@ -84,9 +84,11 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
 
 def run_variant(grid_config: dict[str, Any], task_name: str, metric: str,
                 configs: dict[str, dict[str, Any]]) -> None:
-    """One (variant, seed) of an ablation's grid: the variant's full config at that seed."""
+    """One point of a grid over named configs (an ablation's variant x seed, a landscape's
+    run): the named full config, with the grid's other keys (train.seed) over it."""
     variant = configs[grid_config[n.VARIANT]]
-    run_trial({**variant, "train.seed": grid_config["train.seed"]}, task_name, metric)
+    run_trial({**variant, **{k: v for k, v in grid_config.items() if k != n.VARIANT}},
+              task_name, metric)
 
 
 def trainable(task_name: str, metric: str, cpus_per_trial: float, gpus_per_trial: float = 0):
