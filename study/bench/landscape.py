@@ -100,8 +100,10 @@ class Run:
 
 
 def runs_of(plan: LandscapePlan) -> list[Run]:
-    runs = [Run(i, 0) for i in range(plan.configs)]
-    return runs + [Run(i, seed) for seed in plan.repeat_seeds for i in range(plan.repeats)]
+    """Every run, the repeats of a config right after its first run: a landscape collected
+    in pieces holds its seed noise from the first piece on."""
+    return [Run(i, seed) for i in range(plan.configs)
+            for seed in (0, *(plan.repeat_seeds if i < plan.repeats else ()))]
 
 
 def read(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
