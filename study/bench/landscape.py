@@ -31,7 +31,7 @@ from cvae_study.study.tracking.runs import provenance_tags
 HEADER = "landscape"
 # Kept per epoch: the objective, its parts, and what explains them.
 CURVE_METRICS = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_GAUSSIAN, n.VAL_BLEU4_SEEN, n.VAL_KL,
-                 n.TRAIN_LOSS, n.TRAIN_KL, n.EPOCH_SECONDS)
+                 n.TRAIN_LOSS, n.TRAIN_KL)
 
 
 class LandscapeError(UsageError):
