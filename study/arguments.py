@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "again under train.seeds 1 and 2 (default %(default)s)")
     _trial_resource_args(bench)
     bench.add_argument("--address", help="bench landscape: an existing Ray cluster")
+    bench.add_argument("--landscape", help="bench search: the landscape file to replay on")
+    bench.add_argument("--replays", type=int, default=50,
+                       help="bench search: search seeds per method (default %(default)s)")
 
     sweep = sub.add_parser("sweep", help="a hyperparameter study on Ray Tune")
     sweep.add_argument("task", choices=TASKS)
@@ -165,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--metric", default="", help="objective (default val/score for text, "
                        "val/psnr for video)")
     sweep.add_argument("--search", choices=("tpe", "random"), default="tpe")
+    sweep.add_argument("--warm-start", metavar="STUDY", default="",
+                       help="seed the sampler with the trials of an earlier study of the task "
+                       "in the same MLflow store (same fixed config, space inside this one's)")
     sweep.add_argument("--no-early-stopping", action="store_true", help="no ASHA")
     sweep.add_argument("--smoke", action="store_true", help="two tiny trials of two epochs: "
                        "checks the whole path quickly (explicit flags win)")

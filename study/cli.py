@@ -54,6 +54,8 @@ def _bench(args) -> int:
         return commands.bench_landscape(args.configs, args.repeats, args.epochs,
                                         config.parse_assignments(args.set), args.out,
                                         args.cpus_per_trial, args.gpus_per_trial, args.address)
+    if args.task == "search":
+        return commands.bench_search(args.landscape, args.replays, args.out)
     if args.task == "sweep":
         return commands.bench_sweep(_where(args).workdir, config.parse_assignments(args.set),
                                     args.seeds, args.out)
@@ -97,7 +99,8 @@ def _sweep(args) -> int:
             trials = commands.SMOKE_TRIALS
     options = _resources(args, args.task, args.name or default_name(args.task),
                          num_samples=trials, metric=args.metric, seed=args.seed,
-                         search=args.search, early_stopping=not args.no_early_stopping)
+                         search=args.search, early_stopping=not args.no_early_stopping,
+                         warm_start=args.warm_start)
     commands.sweep(options, args.study, overrides, _where(args), args.storage, args.address)
     return 0
 

@@ -69,12 +69,14 @@ def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples
                        sampler=make_sampler(seed, num_samples, random))
 
 
-def make_scheduler(metric: str, mode: str, epochs: int) -> ASHAScheduler:
+def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1) -> ASHAScheduler:
     """ASHA on the comparison clock RUNG_EPOCH: for a cyclical schedule it advances only at
     the end of a KL cycle, so a trial is only ever ranked on an end-of-cycle score.
+    brackets > 1: asynchronous Hyperband (each trial in one of `brackets` ASHA brackets,
+    bracket s with its first rung s rungs later).
 
     The first rung is after one epoch: one-epoch text scores already rank trials much as
     their last epoch does, well above their seed noise
     (benchmarks/README.md#code-asha-first-rung)."""
     return ASHAScheduler(time_attr=n.RUNG_EPOCH, metric=metric, mode=mode, max_t=epochs,
-                         grace_period=1, reduction_factor=REDUCTION_FACTOR)
+                         grace_period=1, reduction_factor=REDUCTION_FACTOR, brackets=brackets)

@@ -22,7 +22,7 @@ from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import has_study, open_store, store_lock
-from cvae_study.study.tune import cluster
+from cvae_study.study.tune import cluster, warm_start
 from cvae_study.study.tune.callbacks import MlflowRecorder, TrialLog
 from cvae_study.study.tune.results import SweepResult, summarise
 from cvae_study.study.tune.search import make_scheduler, make_searcher
@@ -50,6 +50,7 @@ class SweepOptions:
     search: str = "tpe"  # tpe | random
     early_stopping: bool = True
     max_failures: int = 2  # retries of a trial whose worker died
+    warm_start: str = ""  # an earlier study of the task whose trials seed the sampler
 
     @property
     def mode(self) -> str:
@@ -64,6 +65,7 @@ class Sweep:
     space: spaces.SearchSpace
     storage: ResultsStore
     uri: str
+    prior: tuple[warm_start.PriorTrial, ...] = ()  # --warm-start's trials, read and checked
 
     @property
     def path(self) -> str:
@@ -113,7 +115,12 @@ def prepare(options: SweepOptions, study_file: str | None, overrides: Overrides,
     if storage.exists(options.name):
         raise SweepError(f"study {options.name!r} already exists in {storage}; continue it "
                          f"with `cvae-study resume {options.name}` or choose another --name")
-    return Sweep(options, space, storage, uri)
+    prior = ()
+    if options.warm_start:
+        open_store(uri)
+        prior = tuple(warm_start.from_mlflow(uri, options.warm_start, options.task,
+                                             options.metric, space))
+    return Sweep(options, space, storage, uri, prior)
 
 
 def save(sweep: Sweep) -> None:
@@ -216,6 +223,10 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
         searcher = make_searcher(spaces.SpaceSampler(sweep.space), options.metric,
                                  options.mode, options.seed, options.num_samples,
                                  random=options.search == "random")
+        if sweep.prior:  # Tune's snapshots of the searcher keep them for a resume
+            seeded = warm_start.add_to(searcher.optuna_study, sweep.space, list(sweep.prior))
+            print(f"warm start: {seeded} trials of study {options.warm_start!r} seed the "
+                  "sampler", flush=True)
         scheduler = (make_scheduler(options.metric, options.mode, sweep.epochs)
                      if options.early_stopping else None)
         tuner = tune.Tuner(

@@ -1,0 +1,327 @@
+"""`cvae-study bench search`: which search finds good configs soonest, over many seeds.
+
+Studies are replayed (study.tune.replay) on the landscape `bench landscape` measured: a
+proposed config's curve is the surrogate's (study.bench.surrogate) over the landscape's
+mean curves, plus the seed noise of one of the landscape's repeats, drawn at random. Each
+method runs under `replays` search seeds for 10 times the epochs of 12 full-length trials;
+its best-so-far curve over those epochs holds the 1x and 3x budgets too, since no method
+here looks at the budget.
+
+The figure per budget B: random search's expected best within B (the mean over seeds of
+its best-so-far at B); the epochs each method's expected best-so-far needs to reach 95% of
+it, over the epochs random search needs (so below 1 is sooner); a 95% interval from
+resampling the seeds (paired: one seed is one replay of every method). A method that does
+not get there within B has a ratio above B over random search's epochs.
+"""
+
+import json
+import math
+import multiprocessing
+import os
+import random
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from cvae_study.models.schedules import comparison_epochs
+from cvae_study.study import config, spaces
+from cvae_study.study import names as n
+from cvae_study.study.bench import landscape as ls
+from cvae_study.study.bench.surrogate import CurveSurrogate
+from cvae_study.study.bench.sweep import REACH, SEARCH_TRIALS
+from cvae_study.study.errors import UsageError
+
+BUDGETS = (1, 3, 10)  # times the epochs of SEARCH_TRIALS full-length trials
+RESAMPLES = 2000
+WARM_SEED_OFFSET = 10_000  # the earlier study a warm start learns from: another seed
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """A landscape file, read: each config's searched values and its curves by seed."""
+
+    path: Path
+    header: dict[str, Any]
+    params: list[dict[str, Any]]  # by config index
+    curves: list[dict[int, list[float]]]  # by config index: train.seed -> val/score by epoch
+
+    @classmethod
+    def read(cls, path: Path, metric: str = n.VAL_SCORE) -> "Landscape":
+        header, records = ls.read(path)
+        if header is None:
+            raise UsageError(f"--landscape {path}: no such file (write it with `cvae-study "
+                             "bench landscape`)")
+        by_config: dict[int, dict] = {}
+        for record in records:
+            entry = by_config.setdefault(record["config"], {"params": record["params"],
+                                                            "curves": {}})
+            entry["curves"][record["seed"]] = [v if v is not None else 0.0
+                                               for v in record["curves"][metric]]
+        indices = sorted(i for i, entry in by_config.items() if 0 in entry["curves"])
+        if len(indices) < 3:
+            raise UsageError(f"--landscape {path}: {len(indices)} configs; a replay needs at "
+                             "least 3")
+        return cls(path, header, [by_config[i]["params"] for i in indices],
+                   [by_config[i]["curves"] for i in indices])
+
+    @property
+    def epochs(self) -> int:
+        return self.header["epochs"]
+
+    @property
+    def space(self) -> spaces.SearchSpace:
+        return spaces.build_space(self.header["task"], overrides=self.header["fixed"])
+
+    def padded(self, curve: list[float]) -> list[float]:
+        """A diverged run's curve, its missing epochs at the objective's worst."""
+        return curve + [0.0] * (self.epochs - len(curve))
+
+    def mean_curves(self) -> list[list[float]]:
+        return [np.mean([self.padded(c) for c in by_seed.values()], axis=0).tolist()
+                for by_seed in self.curves]
+
+    def residuals(self) -> list[list[float]]:
+        """Seed noise: each repeat's curve minus its config's mean, scaled by sqrt(k/(k-1))
+        (k seeds), so its spread is one run's and not that of a deviation from a mean."""
+        pool = []
+        for by_seed in self.curves:
+            k = len(by_seed)
+            if k < 2:
+                continue
+            runs = np.array([self.padded(c) for c in by_seed.values()])
+            pool += ((runs - runs.mean(0)) * math.sqrt(k / (k - 1))).tolist()
+        return pool
+
+    def seed_spread(self) -> float:
+        """The mean over repeated configs of the final epoch's standard deviation."""
+        spreads = [float(np.std([c[-1] for c in s.values()], ddof=1))
+                   for s in self.curves if len(s) > 1]
+        return float(np.mean(spreads)) if spreads else math.nan
+
+
+class LandscapeCurves:
+    """Replay's CurveSource over a landscape: the surrogate's curve plus a drawn residual,
+    with the config's comparison epochs (ASHA's clock)."""
+
+    def __init__(self, landscape: Landscape):
+        self.landscape = landscape
+        self.space = landscape.space
+        self.surrogate = CurveSurrogate(self.header_space, landscape.params,
+                                        landscape.mean_curves())
+        self.noise = landscape.residuals()
+        self.steps_per_epoch = _steps_per_epoch(self.space)
+        self.rungs: dict[tuple, list[int]] = {}
+
+    @property
+    def header_space(self) -> dict[str, dict]:
+        return self.landscape.header["space"]
+
+    def _rungs(self, schedule: str, cycles: int | None, ratio: float | None) -> list[int]:
+        key = (schedule, cycles, ratio)
+        if key not in self.rungs:
+            values = {"kl.schedule": schedule, **({"kl.cycles": cycles, "kl.ratio": ratio}
+                                                  if schedule == "cyclical" else {})}
+            kl = config.build(self.space.task, {**self.space.fixed, **values}).kl
+            self.rungs[key] = comparison_epochs(kl, self.steps_per_epoch, self.landscape.epochs)
+        return self.rungs[key]
+
+    def __call__(self, params: dict[str, Any], rng: random.Random):
+        curve = self.surrogate.predict(params)
+        if self.noise:
+            curve = [value + e for value, e in zip(curve, rng.choice(self.noise), strict=True)]
+        schedule = params.get("kl.schedule", self.space.base.kl.schedule)
+        return curve, self._rungs(schedule, params.get("kl.cycles"), params.get("kl.ratio"))
+
+
+def _steps_per_epoch(space: spaces.SearchSpace) -> int:
+    import torch
+
+    from cvae_study.study.tasks.registry import make_task
+
+    return make_task(space.task, space.base, torch.device("cpu")).steps_per_epoch
+
+
+def methods():
+    from cvae_study.study.tune.replay import Method
+
+    return (Method("random", "random"), Method("tpe"), Method("tpe_asha", brackets=1),
+            Method("hyperband", "random", brackets=3), Method("bohb", brackets=3),
+            Method("tpe_asha_warm", brackets=1, warm_start=True))
+
+
+_SOURCE: LandscapeCurves | None = None
+
+
+def _init_worker(path: Path) -> None:
+    import torch
+
+    global _SOURCE
+    torch.set_num_threads(1)  # one replay per core
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _SOURCE = LandscapeCurves(Landscape.read(path))
+
+
+def best_so_far(values: Sequence[float], budget: int) -> list[float]:
+    """The best value after each epoch; a study that ran out of trials keeps its best."""
+    curve = np.maximum.accumulate(np.asarray(values[:budget], dtype=float)).tolist()
+    return curve + curve[-1:] * (budget - len(curve))
+
+
+def replay_seed(seed: int, budget: int) -> dict[str, list[float]]:
+    """Every method under one search seed -> its best-so-far curve over `budget` epochs."""
+    from cvae_study.study.tune import warm_start
+    from cvae_study.study.tune.replay import replay
+
+    source = _SOURCE
+    one_x = budget // BUDGETS[-1]
+    curves = {}
+    for method in methods():
+        prior = ()
+        if method.warm_start:
+            earlier = replay(source.space, source, methods()[2], seed + WARM_SEED_OFFSET, one_x)
+            prior = warm_start.from_study(earlier.study, "an earlier study")
+        values = replay(source.space, source, method, seed, budget, prior=prior).values
+        curves[method.name] = best_so_far(values, budget)
+    return curves
+
+
+def epochs_to(curve: np.ndarray, target: float) -> int | None:
+    """The first epoch (1-based) at which `curve` is at least `target`."""
+    reached = np.nonzero(curve >= target)[0]
+    return int(reached[0]) + 1 if len(reached) else None
+
+
+def ratio_at(method: np.ndarray, random_curve: np.ndarray, budget: int) -> dict[str, Any]:
+    """Mean curves (over seeds) -> epochs to 95% of random search's expected best at
+    `budget`, for both, and their ratio (None: the method does not reach it in `budget`,
+    so the ratio is above `at_least`)."""
+    target = REACH * float(random_curve[budget - 1])
+    spent = epochs_to(method[:budget], target)
+    baseline = epochs_to(random_curve[:budget], target)
+    return {"target": round(target, 4), "epochs": spent, "random_epochs": baseline,
+            "ratio": round(spent / baseline, 3) if spent else None,
+            "at_least": None if spent else round(budget / baseline, 3)}
+
+
+def ratio_interval(method: np.ndarray, random_curves: np.ndarray, budget: int,
+                   rng: np.random.Generator) -> tuple[float, float]:
+    """95% interval of the ratio from resampling seeds (per-seed curves, seeds x epochs);
+    a resample in which the method misses counts as an infinite ratio."""
+    ratios = []
+    seeds = len(method)
+    for _ in range(RESAMPLES):
+        pick = rng.integers(0, seeds, seeds)
+        found = ratio_at(method[pick].mean(0), random_curves[pick].mean(0), budget)
+        ratios.append(found["ratio"] if found["ratio"] is not None else math.inf)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _json_number(value: float) -> float | None:
+    return None if not math.isfinite(value) else round(value, 3)
+
+
+def compare(per_seed: list[dict[str, list[float]]], epochs: int, rng_seed: int = 0):
+    """Per-seed best-so-far curves -> the ratios at every budget, with intervals."""
+    names = list(per_seed[0])
+    stacked = {name: np.array([seed[name] for seed in per_seed]) for name in names}
+    rng = np.random.default_rng(rng_seed)
+    mean = {name: curves.mean(0) for name, curves in stacked.items()}
+    results = {}
+    for factor in BUDGETS:
+        budget = factor * SEARCH_TRIALS * epochs
+        row = {"budget_epochs": budget, "random_best": round(float(mean["random"][budget - 1]), 4),
+               "methods": {}}
+        for name in names:
+            if name == "random":
+                continue
+            found = ratio_at(mean[name], mean["random"], budget)
+            low, high = ratio_interval(stacked[name], stacked["random"], budget, rng)
+            row["methods"][name] = {**found, "interval": [_json_number(low), _json_number(high)],
+                                    "best": round(float(mean[name][budget - 1]), 4)}
+        results[f"{factor}x"] = row
+    return results
+
+
+def anytime(per_seed: list[dict[str, list[float]]]) -> dict[str, dict[str, list[float]]]:
+    """Mean best-so-far per method with a 95% band (normal, over seeds) at every epoch."""
+    out = {}
+    for name in per_seed[0]:
+        curves = np.array([seed[name] for seed in per_seed])
+        mean, error = curves.mean(0), 1.96 * curves.std(0, ddof=1) / math.sqrt(len(curves))
+        out[name] = {"mean": mean.round(4).tolist(), "low": (mean - error).round(4).tolist(),
+                     "high": (mean + error).round(4).tolist()}
+    return out
+
+
+def surrogate_check(source: LandscapeCurves) -> dict[str, Any]:
+    """Leave-one-out rank correlation of the surrogate's final values, and its fit."""
+    from scipy.stats import spearmanr
+
+    surrogate = source.surrogate
+    predicted = surrogate.leave_one_out()
+    per_epoch = [round(float(spearmanr(predicted[:, e], surrogate.y[:, e]).statistic), 3)
+                 for e in range(surrogate.y.shape[1])]
+    return {"kind": "Gaussian-process weights over the landscape's mean curves",
+            "configs": len(source.landscape.params), "loo_spearman_final": per_epoch[-1],
+            "loo_spearman_by_epoch": per_epoch, "noise_curves": len(source.noise),
+            "seed_spread_final": round(source.landscape.seed_spread(), 4),
+            "relevance": surrogate.relevance(), "target": 0.9}
+
+
+def run_search_bench(path: Path, replays: int, workers: int | None = None) -> dict[str, Any]:
+    _init_worker(path)
+    source = _SOURCE
+    epochs = source.landscape.epochs
+    budget = BUDGETS[-1] * SEARCH_TRIALS * epochs
+    workers = workers or os.cpu_count() or 1
+    # spawn: a forked child of a process whose torch threads ran can hang
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(path,)) as pool:
+        per_seed = list(pool.map(replay_seed, range(replays), [budget] * replays))
+    return {"landscape": {"file": str(path), "configs": len(source.landscape.params),
+                          "epochs": epochs, "fixed": source.landscape.header["fixed"]},
+            "replays": replays, "workers_per_study": 2, "reach": REACH,
+            "methods": {m.name: {"sampler": m.sampler, "brackets": m.brackets,
+                                 "warm_start": m.warm_start} for m in methods()},
+            "surrogate": surrogate_check(source), "budgets": compare(per_seed, epochs),
+            "anytime": anytime(per_seed)}
+
+
+def write(report: dict[str, Any], out: Path) -> Path:
+    """The JSON at `out` and the anytime figure beside it (OUT.png)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    figure = out.with_suffix(".png")
+    plot_anytime(report, figure)
+    return figure
+
+
+def plot_anytime(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, curve in report["anytime"].items():
+        x = np.arange(1, len(curve["mean"]) + 1)
+        ax.plot(x, curve["mean"], label=name)
+        ax.fill_between(x, curve["low"], curve["high"], alpha=0.2)
+    for factor, row in report["budgets"].items():
+        ax.axvline(row["budget_epochs"], color="grey", linestyle=":", linewidth=1)
+        ax.text(row["budget_epochs"], ax.get_ylim()[0], f" {factor}", color="grey")
+    ax.set_xscale("log")
+    ax.set_xlabel("epochs spent (all trials)")
+    ax.set_ylabel(f"best {n.VAL_SCORE} so far (mean over {report['replays']} seeds, 95% band)")
+    ax.set_title(f"Search on the text landscape ({report['landscape']['configs']} configs, "
+                 f"{report['landscape']['epochs']} epochs)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,123 @@
+"""A study replayed on a learning-curve landscape, with the sweep's own search code.
+
+The searcher is the one `sweep` builds (StudySearch over the study's define-by-run space,
+make_sampler's TPE or random) and the scheduler Ray's own ASHA as make_scheduler builds it;
+they are called as Tune's controller calls them (suggest when a slot frees; each result to
+the scheduler, then to the searcher unless the trial stops; on_trial_complete with the
+result that ended it). Only the training is replaced: a trial's epoch k reports point k of
+the curve the landscape gives its config, and every epoch of every trial takes one unit
+of a clock shared by `workers` slots, so what a study spends is counted in epochs.
+"""
+
+import heapq
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ray.tune.schedulers import TrialScheduler
+
+from cvae_study.study import names as n
+from cvae_study.study import spaces
+from cvae_study.study.tune import warm_start
+from cvae_study.study.tune.search import make_scheduler, make_searcher
+
+# params, rng -> (per-epoch objective, shorter than the study's epochs if it diverged;
+# the epochs after which it may be compared: models.schedules.comparison_epochs)
+CurveSource = Callable[[dict[str, Any], random.Random], tuple[list[float], list[int]]]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    sampler: str = "tpe"  # tpe | random
+    brackets: int = 0  # 0: no early stopping; 1: ASHA; more: asynchronous Hyperband
+    warm_start: bool = False  # seeded with the trials of another replayed study
+
+
+@dataclass(frozen=True)
+class _TrialStub:
+    """What Ray's ASHA reads of a Tune trial: its id."""
+    trial_id: str
+
+
+@dataclass
+class _Running:
+    trial_id: str
+    curve: list[float]
+    rungs: list[int]
+    epoch: int = 0
+
+
+@dataclass
+class Replay:
+    values: list[float] = field(default_factory=list)  # every reported epoch, in order
+    trials: int = 0
+    stopped: list[str] = field(default_factory=list)  # trial ids ASHA stopped
+    study: Any = None  # the searcher's Optuna study, as the search left it
+
+
+def replay(space: spaces.SearchSpace, curves: CurveSource, method: Method, seed: int,
+           budget: int, workers: int = 2, num_samples: int | None = None,
+           prior: Sequence[warm_start.PriorTrial] = ()) -> Replay:
+    """One study of `method` until it has spent `budget` epochs (or run `num_samples`
+    trials, by default more than the budget holds: the budget ends it)."""
+    metric, epochs = n.DEFAULT_OBJECTIVE[space.task], space.base.train.epochs
+    mode = n.OBJECTIVES[space.task][metric][0]
+    num_samples = num_samples or budget
+    searcher = make_searcher(spaces.SpaceSampler(space), metric, mode, seed, num_samples,
+                             random=method.sampler == "random")
+    if prior:
+        warm_start.add_to(searcher.optuna_study, space, list(prior))
+    scheduler = make_scheduler(metric, mode, epochs, method.brackets) if method.brackets else None
+    np.random.seed(seed)  # Ray's ASHA puts a trial in a bracket with numpy's global RNG
+    rng = random.Random(seed)
+    result = Replay()
+    clock: list[tuple[int, int, _Running]] = []  # (time of its next report, start order, trial)
+
+    def start(now: int) -> None:
+        trial_id = f"{result.trials:05d}"
+        params = searcher.suggest(trial_id)
+        curve, rungs = curves(params, rng)
+        if scheduler:
+            scheduler.on_trial_add(None, _TrialStub(trial_id))
+        heapq.heappush(clock, (now + 1, result.trials, _Running(trial_id, curve, rungs)))
+        result.trials += 1
+
+    now = 0
+    while len(result.values) < budget:
+        while len(clock) < workers and result.trials < num_samples:
+            start(now)
+        if not clock:
+            break
+        now, order, trial = heapq.heappop(clock)
+        trial.epoch += 1
+        report = _result(trial, metric, epochs)
+        result.values.append(report[metric])
+        decision = (scheduler.on_trial_result(None, _TrialStub(trial.trial_id), report)
+                    if scheduler else TrialScheduler.CONTINUE)
+        if report[n.OUTCOME] != n.RUNNING or decision == TrialScheduler.STOP:
+            if report[n.OUTCOME] == n.RUNNING:
+                result.stopped.append(trial.trial_id)
+            searcher.on_trial_complete(trial.trial_id, report)
+            if scheduler:
+                scheduler.on_trial_complete(None, _TrialStub(trial.trial_id), report)
+        else:
+            searcher.on_trial_result(trial.trial_id, report)
+            heapq.heappush(clock, (now + 1, order, trial))
+    result.study = searcher.optuna_study
+    return result
+
+
+def _result(trial: _Running, metric: str, epochs: int) -> dict[str, Any]:
+    """What run_trial reports after epoch `trial.epoch`."""
+    value = trial.curve[trial.epoch - 1]
+    if trial.epoch == len(trial.curve) < epochs:
+        outcome = n.DIVERGED
+    else:
+        outcome = n.COMPLETED if trial.epoch == epochs else n.RUNNING
+    rung = trial.epoch if outcome == n.DIVERGED else max(
+        (e for e in trial.rungs if e <= trial.epoch), default=0)
+    return {metric: value, "training_iteration": trial.epoch, n.RUNG_EPOCH: rung,
+            n.OUTCOME: outcome}
