@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--landscape", help="bench search: the landscape file to replay on")
     bench.add_argument("--replays", type=int, default=50,
                        help="bench search: search seeds per method (default %(default)s)")
+    bench.add_argument("--real", help="bench search: a `bench sweep` JSON of real studies of "
+                       "the landscape's length, to check the 1x replay against")
 
     sweep = sub.add_parser("sweep", help="a hyperparameter study on Ray Tune")
     sweep.add_argument("task", choices=TASKS)
@@ -172,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seed the sampler with the trials of an earlier study of the task "
                        "in the same MLflow store (same fixed config, space inside this one's)")
     sweep.add_argument("--no-early-stopping", action="store_true", help="no ASHA")
+    sweep.add_argument("--brackets", type=int, default=1, help="early stopping's brackets: 1 "
+                       "is ASHA (default), more is asynchronous Hyperband (with TPE: BOHB-style)")
     sweep.add_argument("--smoke", action="store_true", help="two tiny trials of two epochs: "
                        "checks the whole path quickly (explicit flags win)")
 

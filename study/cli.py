@@ -55,7 +55,7 @@ def _bench(args) -> int:
                                         config.parse_assignments(args.set), args.out,
                                         args.cpus_per_trial, args.gpus_per_trial, args.address)
     if args.task == "search":
-        return commands.bench_search(args.landscape, args.replays, args.out)
+        return commands.bench_search(args.landscape, args.replays, args.out, args.real)
     if args.task == "sweep":
         return commands.bench_sweep(_where(args).workdir, config.parse_assignments(args.set),
                                     args.seeds, args.out)
@@ -100,7 +100,7 @@ def _sweep(args) -> int:
     options = _resources(args, args.task, args.name or default_name(args.task),
                          num_samples=trials, metric=args.metric, seed=args.seed,
                          search=args.search, early_stopping=not args.no_early_stopping,
-                         warm_start=args.warm_start)
+                         warm_start=args.warm_start, brackets=args.brackets)
     commands.sweep(options, args.study, overrides, _where(args), args.storage, args.address)
     return 0
 

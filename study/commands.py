@@ -94,17 +94,19 @@ def bench_landscape(configs: int, repeats: int, epochs: int | None, overrides: O
     return 0
 
 
-def bench_search(landscape: str | None, replays: int, out: str | None) -> int:
+def bench_search(landscape: str | None, replays: int, out: str | None,
+                 real: str | None = None) -> int:
     from cvae_study.study.bench.search import run_search_bench, write
 
     if not landscape or not out:
         raise UsageError("bench search: --landscape FILE and --out FILE.json are required")
     if replays < 2:
         raise UsageError(f"--replays {replays}: at least 2 seeds, for an interval")
-    report = run_search_bench(Path(landscape).expanduser(), replays)
+    report = run_search_bench(Path(landscape).expanduser(), replays,
+                              real=Path(real).expanduser() if real else None)
     figure = write(report, Path(out).expanduser())
-    print(json.dumps({"budgets": report["budgets"], "surrogate": report["surrogate"],
-                      "out": out, "figure": str(figure)}, indent=2))
+    shown = {key: value for key, value in report.items() if key != "anytime"}
+    print(json.dumps({**shown, "out": out, "figure": str(figure)}, indent=2))
     return 0
 
 

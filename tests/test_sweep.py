@@ -260,6 +260,7 @@ def _finished_trials(uri) -> int:
 @pytest.mark.parametrize(("args", "message"), [
     (["--name", "a/b"], "no path separators"),
     (["--num-samples", "0"], "--num-samples 0: must be at least 1"),
+    (["--brackets", "0"], "--brackets 0: must be at least 1"),
     (["--metric", "val/nope"], "--metric 'val/nope': not an objective"),
     (["--set", "kl.ratio=2"], "kl.ratio: 2.0 is out of range"),
     (["--set", "kl.nope=1"], "unknown config key 'kl.nope'"),

@@ -14,6 +14,7 @@ resampling the seeds (paired: one seed is one replay of every method). A method 
 not get there within B has a ratio above B over random search's epochs.
 """
 
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -147,11 +148,16 @@ def _steps_per_epoch(space: spaces.SearchSpace) -> int:
 
 
 def methods():
+    """The issue's six, then the default's settings one at a time (TPE's start-up, ASHA's
+    reduction factor): what the defaults are chosen from. The third is the default."""
     from cvae_study.study.tune.replay import Method
 
     return (Method("random", "random"), Method("tpe"), Method("tpe_asha", brackets=1),
             Method("hyperband", "random", brackets=3), Method("bohb", brackets=3),
-            Method("tpe_asha_warm", brackets=1, warm_start=True))
+            Method("tpe_asha_warm", brackets=1, warm_start=True),
+            Method("tpe_asha_startup5", brackets=1, startup=5),
+            Method("tpe_asha_rf2", brackets=1, reduction_factor=2),
+            Method("tpe_asha_rf4", brackets=1, reduction_factor=4))
 
 
 _SOURCE: LandscapeCurves | None = None
@@ -218,7 +224,7 @@ def ratio_interval(method: np.ndarray, random_curves: np.ndarray, budget: int,
         pick = rng.integers(0, seeds, seeds)
         found = ratio_at(method[pick].mean(0), random_curves[pick].mean(0), budget)
         ratios.append(found["ratio"] if found["ratio"] is not None else math.inf)
-    low, high = np.percentile(ratios, [2.5, 97.5])
+    low, high = np.percentile(ratios, [2.5, 97.5], method="inverted_cdf")  # inf stays inf
     return float(low), float(high)
 
 
@@ -274,23 +280,68 @@ def surrogate_check(source: LandscapeCurves) -> dict[str, Any]:
             "relevance": surrogate.relevance(), "target": 0.9}
 
 
-def run_search_bench(path: Path, replays: int, workers: int | None = None) -> dict[str, Any]:
+def real_studies(real: dict[str, Any], epochs: int, source: str) -> dict[str, Any]:
+    """`bench sweep`'s search section, if its studies are of the landscape's length."""
+    search, budget = real["search"], SEARCH_TRIALS * epochs
+    if search["epochs"] != epochs or search["budget_epochs"] != budget:
+        raise UsageError(f"--real {source}: its studies ran {search['epochs']}-epoch trials "
+                         f"for {search['budget_epochs']} epochs; the landscape's are {epochs} "
+                         f"and {budget}")
+    return search
+
+
+def real_check(per_seed: list[dict[str, list[float]]], real: dict[str, Any], epochs: int,
+               source: str) -> dict[str, Any]:
+    """The 1x replay against real studies (`bench sweep`'s JSON), for both of its arms at
+    1/4, 1/2 and all of the budget: the replay's mean best over every seed, and whether it
+    lies in the real runs' 95% interval; and the replays of the real runs' own search seeds
+    (the same sampler seeds propose the same configs), seed by seed."""
+    from cvae_study.study.statistics import mean_interval
+
+    search, budget = real_studies(real, epochs, source), SEARCH_TRIALS * epochs
+    rows = {}
+    for arm in ("tpe_asha", "random"):
+        for spent in (budget // 4, budget // 2, budget):
+            measured = {seed["seed"]: seed["arms"][arm]["best_after"][str(spent)]
+                        for seed in search["seeds"]}
+            interval = mean_interval(list(measured.values()))
+            replayed = float(np.mean([curves[arm][spent - 1] for curves in per_seed]))
+            rows[f"{arm}@{spent}"] = {
+                "real_mean": round(interval.mean, 4),
+                "real_interval": [round(interval.low, 4), round(interval.high, 4)],
+                "replay_mean": round(replayed, 4),
+                "agrees": bool(interval.low <= replayed <= interval.high),
+                "by_seed": {seed: {"real": value,
+                                   "replay": round(per_seed[seed][arm][spent - 1], 4)}
+                            for seed, value in measured.items() if seed < len(per_seed)}}
+    return {"file": source, "rows": rows, "all_agree": all(r["agrees"] for r in rows.values())}
+
+
+def run_search_bench(path: Path, replays: int, workers: int | None = None,
+                     real: Path | None = None) -> dict[str, Any]:
     _init_worker(path)
     source = _SOURCE
     epochs = source.landscape.epochs
+    if real is not None:
+        if not real.exists():
+            raise UsageError(f"--real {real}: no such file (a `bench sweep` JSON)")
+        real_studies(json.loads(real.read_text()), epochs, str(real))  # before the replays
     budget = BUDGETS[-1] * SEARCH_TRIALS * epochs
     workers = workers or os.cpu_count() or 1
     # spawn: a forked child of a process whose torch threads ran can hang
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(path,)) as pool:
         per_seed = list(pool.map(replay_seed, range(replays), [budget] * replays))
-    return {"landscape": {"file": str(path), "configs": len(source.landscape.params),
-                          "epochs": epochs, "fixed": source.landscape.header["fixed"]},
-            "replays": replays, "workers_per_study": 2, "reach": REACH,
-            "methods": {m.name: {"sampler": m.sampler, "brackets": m.brackets,
-                                 "warm_start": m.warm_start} for m in methods()},
-            "surrogate": surrogate_check(source), "budgets": compare(per_seed, epochs),
-            "anytime": anytime(per_seed)}
+    curves = anytime(per_seed)
+    report = {"landscape": {"file": str(path), "configs": len(source.landscape.params),
+                            "epochs": epochs, "fixed": source.landscape.header["fixed"]},
+              "replays": replays, "workers_per_study": 2, "reach": REACH,
+              "methods": {m.name: dataclasses.asdict(m) for m in methods()},
+              "surrogate": surrogate_check(source), "budgets": compare(per_seed, epochs)}
+    if real is not None:
+        report["real_runs"] = real_check(per_seed, json.loads(real.read_text()), epochs,
+                                         str(real))
+    return {**report, "anytime": curves}
 
 
 def write(report: dict[str, Any], out: Path) -> Path:

@@ -21,7 +21,7 @@ from ray.tune.schedulers import TrialScheduler
 from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.tune import warm_start
-from cvae_study.study.tune.search import make_scheduler, make_searcher
+from cvae_study.study.tune.search import REDUCTION_FACTOR, make_scheduler, make_searcher
 
 # params, rng -> (per-epoch objective, shorter than the study's epochs if it diverged;
 # the epochs after which it may be compared: models.schedules.comparison_epochs)
@@ -34,6 +34,8 @@ class Method:
     sampler: str = "tpe"  # tpe | random
     brackets: int = 0  # 0: no early stopping; 1: ASHA; more: asynchronous Hyperband
     warm_start: bool = False  # seeded with the trials of another replayed study
+    startup: int | None = None  # TPE's random start-up trials; None: make_sampler's rule
+    reduction_factor: float = REDUCTION_FACTOR
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,11 @@ def replay(space: spaces.SearchSpace, curves: CurveSource, method: Method, seed:
     mode = n.OBJECTIVES[space.task][metric][0]
     num_samples = num_samples or budget
     searcher = make_searcher(spaces.SpaceSampler(space), metric, mode, seed, num_samples,
-                             random=method.sampler == "random")
+                             random=method.sampler == "random", startup=method.startup)
     if prior:
         warm_start.add_to(searcher.optuna_study, space, list(prior))
-    scheduler = make_scheduler(metric, mode, epochs, method.brackets) if method.brackets else None
+    scheduler = (make_scheduler(metric, mode, epochs, method.brackets, method.reduction_factor)
+                 if method.brackets else None)
     np.random.seed(seed)  # Ray's ASHA puts a trial in a bracket with numpy's global RNG
     rng = random.Random(seed)
     result = Replay()

@@ -51,25 +51,27 @@ class StudySearch(OptunaSearch):
         self._completed_trials.add(trial_id)
 
 
-def make_sampler(seed: int, num_samples: int, random: bool = False) -> optuna.samplers.BaseSampler:
+def make_sampler(seed: int, num_samples: int, random: bool = False,
+                 startup: int | None = None) -> optuna.samplers.BaseSampler:
     """TPE (seeded; Optuna 5's default multivariate TPE with constant liar) or random.
 
     TPE samples at random for its first n_startup_trials (Optuna's default 10, which would
     make a 12-trial study pure random search), so small studies start modelling sooner."""
     if random:
         return optuna.samplers.RandomSampler(seed=seed)
-    startup = min(10, max(2, num_samples // 3))
+    startup = startup or min(10, max(2, num_samples // 3))
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
 
 
 def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples: int,
-                  random: bool = False) -> StudySearch:
+                  random: bool = False, startup: int | None = None) -> StudySearch:
     """make_sampler's search over a define-by-run space."""
     return StudySearch(space=space_function, metric=metric, mode=mode,
-                       sampler=make_sampler(seed, num_samples, random))
+                       sampler=make_sampler(seed, num_samples, random, startup))
 
 
-def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1) -> ASHAScheduler:
+def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1,
+                   reduction_factor: float = REDUCTION_FACTOR) -> ASHAScheduler:
     """ASHA on the comparison clock RUNG_EPOCH: for a cyclical schedule it advances only at
     the end of a KL cycle, so a trial is only ever ranked on an end-of-cycle score.
     brackets > 1: asynchronous Hyperband (each trial in one of `brackets` ASHA brackets,
@@ -79,4 +81,4 @@ def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1) -> AS
     their last epoch does, well above their seed noise
     (benchmarks/README.md#code-asha-first-rung)."""
     return ASHAScheduler(time_attr=n.RUNG_EPOCH, metric=metric, mode=mode, max_t=epochs,
-                         grace_period=1, reduction_factor=REDUCTION_FACTOR, brackets=brackets)
+                         grace_period=1, reduction_factor=reduction_factor, brackets=brackets)

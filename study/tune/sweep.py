@@ -51,6 +51,7 @@ class SweepOptions:
     early_stopping: bool = True
     max_failures: int = 2  # retries of a trial whose worker died
     warm_start: str = ""  # an earlier study of the task whose trials seed the sampler
+    brackets: int = 1  # early stopping: 1 is ASHA, more is asynchronous Hyperband
 
     @property
     def mode(self) -> str:
@@ -93,6 +94,8 @@ def check_options(options: SweepOptions) -> SweepOptions:
         raise SweepError(f"--num-samples {options.num_samples}: must be at least 1")
     if options.max_concurrent is not None and options.max_concurrent < 1:
         raise SweepError(f"--max-concurrent {options.max_concurrent}: must be at least 1")
+    if options.brackets < 1:
+        raise SweepError(f"--brackets {options.brackets}: must be at least 1")
     if options.cpus_per_trial <= 0:
         raise SweepError(f"--cpus-per-trial {options.cpus_per_trial}: must be above 0")
     if options.gpus_per_trial < 0 or (options.gpus_per_trial > 1
@@ -111,7 +114,6 @@ def prepare(options: SweepOptions, study_file: str | None, overrides: Overrides,
     """Validate everything a new study needs, before Ray starts."""
     options = check_options(options)
     space = spaces.build_space(options.task, study_file, overrides)
-    check_data(options.task, space.base)
     if storage.exists(options.name):
         raise SweepError(f"study {options.name!r} already exists in {storage}; continue it "
                          f"with `cvae-study resume {options.name}` or choose another --name")
@@ -120,6 +122,7 @@ def prepare(options: SweepOptions, study_file: str | None, overrides: Overrides,
         open_store(uri)
         prior = tuple(warm_start.from_mlflow(uri, options.warm_start, options.task,
                                              options.metric, space))
+    check_data(options.task, space.base)
     return Sweep(options, space, storage, uri, prior)
 
 
@@ -227,7 +230,7 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
             seeded = warm_start.add_to(searcher.optuna_study, sweep.space, list(sweep.prior))
             print(f"warm start: {seeded} trials of study {options.warm_start!r} seed the "
                   "sampler", flush=True)
-        scheduler = (make_scheduler(options.metric, options.mode, sweep.epochs)
+        scheduler = (make_scheduler(options.metric, options.mode, sweep.epochs, options.brackets)
                      if options.early_stopping else None)
         tuner = tune.Tuner(
             _trainable(sweep),
