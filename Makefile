@@ -32,3 +32,5 @@ bench: $(STAMP)
 	$(BIN)/cvae-study bench text --out benchmarks/text-cpu.json
 	$(BIN)/cvae-study bench sweep --out benchmarks/sweep-cpu.json
 	$(BIN)/cvae-study bench video --out benchmarks/video-cpu.json
+	$(BIN)/cvae-study bench search --landscape benchmarks/landscape-cpu/text-12-epochs.jsonl \
+		--out benchmarks/search-cpu/search-12-epochs.json

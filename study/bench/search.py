@@ -147,17 +147,21 @@ def _steps_per_epoch(space: spaces.SearchSpace) -> int:
     return make_task(space.task, space.base, torch.device("cpu")).steps_per_epoch
 
 
+DEFAULT = "tpe_asha"  # what `sweep` does unless told otherwise
+VARIANTS = ("tpe_asha_startup5", "tpe_asha_rf2", "tpe_asha_rf4")
+
+
 def methods():
-    """The issue's six, then the default's settings one at a time (TPE's start-up, ASHA's
-    reduction factor): what the defaults are chosen from. The third is the default."""
+    """Search methods, then the default with one setting changed (TPE's start-up, ASHA's
+    reduction factor): what the defaults are chosen from."""
     from cvae_study.study.tune.replay import Method
 
-    return (Method("random", "random"), Method("tpe"), Method("tpe_asha", brackets=1),
+    return (Method("random", "random"), Method("tpe"), Method(DEFAULT, brackets=1),
             Method("hyperband", "random", brackets=3), Method("bohb", brackets=3),
             Method("tpe_asha_warm", brackets=1, warm_start=True),
-            Method("tpe_asha_startup5", brackets=1, startup=5),
-            Method("tpe_asha_rf2", brackets=1, reduction_factor=2),
-            Method("tpe_asha_rf4", brackets=1, reduction_factor=4))
+            Method(VARIANTS[0], brackets=1, startup=5),
+            Method(VARIANTS[1], brackets=1, reduction_factor=2),
+            Method(VARIANTS[2], brackets=1, reduction_factor=4))
 
 
 _SOURCE: LandscapeCurves | None = None
@@ -185,11 +189,12 @@ def replay_seed(seed: int, budget: int) -> dict[str, list[float]]:
 
     source = _SOURCE
     one_x = budget // BUDGETS[-1]
+    default = next(method for method in methods() if method.name == DEFAULT)
     curves = {}
     for method in methods():
         prior = ()
-        if method.warm_start:
-            earlier = replay(source.space, source, methods()[2], seed + WARM_SEED_OFFSET, one_x)
+        if method.warm_start:  # from another study of the default, 1x long
+            earlier = replay(source.space, source, default, seed + WARM_SEED_OFFSET, one_x)
             prior = warm_start.from_study(earlier.study, "an earlier study")
         values = replay(source.space, source, method, seed, budget, prior=prior).values
         curves[method.name] = best_so_far(values, budget)
@@ -354,25 +359,34 @@ def write(report: dict[str, Any], out: Path) -> Path:
 
 
 def plot_anytime(report: dict[str, Any], path: Path) -> None:
+    """Left: the search methods; right: the default beside its one-setting variants."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name, curve in report["anytime"].items():
-        x = np.arange(1, len(curve["mean"]) + 1)
-        ax.plot(x, curve["mean"], label=name)
-        ax.fill_between(x, curve["low"], curve["high"], alpha=0.2)
-    for factor, row in report["budgets"].items():
-        ax.axvline(row["budget_epochs"], color="grey", linestyle=":", linewidth=1)
-        ax.text(row["budget_epochs"], ax.get_ylim()[0], f" {factor}", color="grey")
-    ax.set_xscale("log")
-    ax.set_xlabel("epochs spent (all trials)")
-    ax.set_ylabel(f"best {n.VAL_SCORE} so far (mean over {report['replays']} seeds, 95% band)")
-    ax.set_title(f"Search on the text landscape ({report['landscape']['configs']} configs, "
-                 f"{report['landscape']['epochs']} epochs)")
-    ax.legend()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    colours = dict(zip(report["anytime"], plt.get_cmap("tab10").colors, strict=False))
+    groups = ([name for name in report["anytime"] if name not in VARIANTS],
+              ["random", DEFAULT, *VARIANTS])
+    for ax, names in zip(axes, groups, strict=True):
+        for name in names:
+            curve = report["anytime"][name]
+            x = np.arange(1, len(curve["mean"]) + 1)
+            ax.plot(x, curve["mean"], label=name, color=colours[name])
+            ax.fill_between(x, curve["low"], curve["high"], alpha=0.15, color=colours[name])
+        for factor, row in report["budgets"].items():
+            ax.axvline(row["budget_epochs"], color="grey", linestyle=":", linewidth=1)
+            ax.annotate(factor, (row["budget_epochs"], 0), xycoords=("data", "axes fraction"),
+                        xytext=(2, 2), textcoords="offset points", color="grey")
+        ax.set_xscale("log")
+        ax.set_xlabel("epochs spent (all trials)")
+        ax.legend(loc="lower right")
+    axes[0].set_ylabel(f"best {n.VAL_SCORE} so far (mean of {report['replays']} seeds, 95% band)")
+    axes[0].set_title("search methods")
+    axes[1].set_title("the default, one setting changed")
+    fig.suptitle(f"Studies replayed on the text landscape ({report['landscape']['configs']} "
+                 f"configs of {report['landscape']['epochs']} epochs)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
