@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -38,6 +39,11 @@ def test_train_on_lab_files_logs_every_epoch_to_mlflow(
     assert run.data.tags["outcome"] == "completed"
     assert run.data.params["data.source"] == "lab"
     assert run.data.params["model.hidden_size"] == "16"
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip()
+    # MLflow's own source tags beside ours, the commit of the code that ran
+    assert run.data.tags[m.MLFLOW_GIT_COMMIT] == run.data.tags[m.GIT_COMMIT] == commit
+    assert run.data.tags[m.MLFLOW_USER] and run.data.tags[m.MLFLOW_SOURCE_TYPE] == "LOCAL"
     for key in (m.TRAIN_LOSS, m.TRAIN_KL_WEIGHT, m.VAL_BLEU4, m.VAL_BLEU4_SEEN, m.VAL_GAUSSIAN,
                 m.VAL_SCORE, m.VAL_ACTIVE_UNITS, m.val_kl_dim(0)):
         history = client.get_metric_history(run.info.run_id, key)

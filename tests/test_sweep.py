@@ -112,6 +112,7 @@ def test_every_trial_has_one_nested_mlflow_run_with_its_config_and_epochs(finish
         assert run.data.tags["device"] == "cpu" and run.data.tags["host.address"]
         assert run.data.tags["torch_threads"] == "1"  # --cpus-per-trial 1
         assert run.data.tags["host.name"] and run.data.tags["ray.checkpoint"]
+        assert run.data.tags[m.MLFLOW_GIT_COMMIT] and run.data.tags[m.MLFLOW_USER]
         samples = client.download_artifacts(
             run.info.run_id, f"samples/epoch_{trial['epochs']:03d}.json")
         assert "conversions" in json.loads(open(samples).read())
@@ -123,6 +124,8 @@ def test_every_trial_has_one_nested_mlflow_run_with_its_config_and_epochs(finish
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["study.best_trial_id"] == best["trial_id"]
     assert parent.data.params["study.num_samples"] == "8"
+    assert parent.data.tags[m.MLFLOW_GIT_COMMIT] == parent.data.tags[m.GIT_COMMIT]
+    assert parent.data.tags[m.MLFLOW_SOURCE_NAME]
 
 
 def test_trials_reuse_the_worker_processes_instead_of_starting_one_each(finished_study):

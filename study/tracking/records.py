@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from cvae_study.study import names as n
-from cvae_study.study.tracking.runs import log_samples
+from cvae_study.study.tracking.runs import log_samples, source_tags
 from cvae_study.study.tracking.store import experiment_id, open_store
 
 MAX_BATCH = 1000  # MLflow's limit of metrics in one log_batch
@@ -102,7 +102,8 @@ class StudyRecords:
         else:
             run = self.client.create_run(
                 self.experiment_id, run_name=trial_name,
-                tags={n.ROLE: role, n.TRIAL_ID: trial_id, n.PARENT_RUN: parent_id, **tags})
+                tags={n.ROLE: role, n.TRIAL_ID: trial_id, n.PARENT_RUN: parent_id,
+                      **source_tags(), **tags})
             run_id = run.info.run_id
             params = [Param(k, str(v)) for k, v in flat_config.items()]
             self.client.log_batch(run_id, params=params)

@@ -2,11 +2,14 @@
 study records both log through here."""
 
 import base64
+import functools
+import getpass
 import io
 import json
 import platform
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,32 @@ from cvae_study.study import names as n
 from cvae_study.study.tracking.store import experiment_id, open_store
 
 
+@functools.cache
+def _git_commit() -> str:
+    """The commit of the code that runs (found from this file, not the working folder)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def source_tags() -> dict[str, str]:
+    """MLflow's standard provenance tags, shown on its run page: every run we create."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = "unknown"
+    tags = {n.MLFLOW_SOURCE_NAME: Path(sys.argv[0]).name or "cvae-study",
+            n.MLFLOW_SOURCE_TYPE: "LOCAL", n.MLFLOW_USER: user}
+    if _git_commit():
+        tags[n.MLFLOW_GIT_COMMIT] = _git_commit()
+    return tags
+
+
 def provenance_tags() -> dict[str, str]:
-    """What reproducing a record needs: the git commit of the code and the stack's versions."""
+    """What reproducing a record needs: the git commit of the code and the stack's versions
+    (ours), and MLflow's standard source tags."""
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
@@ -29,12 +56,8 @@ def provenance_tags() -> dict[str, str]:
                 package)
         except PackageNotFoundError:
             versions[package] = "absent"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=10).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        commit = ""
-    return {n.GIT_COMMIT: commit or "unknown", n.VERSIONS: json.dumps(versions)}
+    return {n.GIT_COMMIT: _git_commit() or "unknown", n.VERSIONS: json.dumps(versions),
+            **source_tags()}
 
 
 def host_tags(device: str) -> dict[str, str]:

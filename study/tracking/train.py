@@ -15,7 +15,7 @@ from cvae_study.study import names as n
 from cvae_study.study.bundle import checkpoint
 from cvae_study.study.tasks.base import Diverged, resolve_device
 from cvae_study.study.tasks.registry import make_task
-from cvae_study.study.tracking.runs import RunLogger, host_tags
+from cvae_study.study.tracking.runs import RunLogger, host_tags, provenance_tags
 
 # Metrics shown on the progress bar.
 SHOWN = (n.TRAIN_LOSS, n.TRAIN_KL, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_PSNR)
@@ -40,7 +40,7 @@ def train(task_name: str, cfg, device_name: str, uri: str, checkpoints: Path,
     task = make_task(task_name, cfg, device)
     flat = config.flatten(cfg)
     logger = RunLogger(uri, experiment or f"train-{task_name}", f"{task_name}-train",
-                       {n.TASK: task_name, **host_tags(str(device))})
+                       {n.TASK: task_name, **host_tags(str(device)), **provenance_tags()})
     logger.params(flat)
     result = RunResult(n.COMPLETED, logger.run_id, logger.experiment_id, 0)
     epochs = tqdm(range(cfg.train.epochs), desc=f"train {task_name}", disable=not progress,
