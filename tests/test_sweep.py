@@ -319,3 +319,18 @@ def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, ca
     assert f"Model bundle: {bundle}" in out and (bundle / "model.safetensors").is_file()
     assert "convert walk (sp -> p): " in out and out.count("generated: ") == 5
     assert f"Open the UI:  cvae-study ui --workdir {tmp_path}" in out
+
+
+def test_a_notebook_lists_and_loads_studies_by_their_workdir(finished_study):
+    from cvae_study.analysis import list_studies, load_study
+
+    study, result = finished_study
+    listed = list_studies(workdir_of(study)).set_index("name")
+    row = listed.loc["eight"]
+    assert (row["task"], row["metric"], row["state"], row["trials"]) == (
+        "text", m.VAL_BLEU4_SEEN, "FINISHED", 8)
+    assert row["best"] == pytest.approx(result.best[m.VAL_BLEU4_SEEN])
+    assert row["best_trial"] == result.best["trial_id"]
+    tables = load_study("eight", workdir_of(study))
+    assert len(tables.trials) == 8 and tables.metric == m.VAL_BLEU4_SEEN
+    assert set(tables.history["trial_id"]) == set(tables.trials["trial_id"])
