@@ -1,17 +1,25 @@
 """Export a real (tiny) study's best trial, load it back, use it; the MLflow UI over it."""
 
 import json
+import os
 import socket
+import sys
+import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
+import mlflow
+import pandas as pd
 import pytest
 import torch
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from safetensors.torch import load_file
 from test_sweep import new_study, workdir_of
-from test_team_services import free_port, wait_for
+from test_team_services import free_port, start, stop, wait_for
 
-from cvae_study.datasets.tense import Conversion
+from cvae_study.datasets.tense import TENSES, Conversion
 from cvae_study.study import cli
 from cvae_study.study.bundle.bundle import BundleError, load_bundle
 from cvae_study.study.tasks.text import convert_words
@@ -106,16 +114,96 @@ def test_tampered_bundles_are_refused_naming_the_file(finished, tmp_path, capsys
     assert code == 2 and "outside a-z" in err
 
 
-def test_register_makes_a_model_version_visible_to_the_client(finished, tmp_path, capsys):
-    study, result = finished
-    code, stdout, _ = run_cli(export_args(study, tmp_path / "b", "--register", "tense-cvae"),
-                              capsys)
-    assert code == 0 and json.loads(stdout)["registered"] == "1"
+@pytest.fixture(scope="module")
+def registered(finished, tmp_path_factory):
+    """The best trial exported and registered as version 1 of `tense-cvae`."""
+    study, _ = finished
+    out = tmp_path_factory.mktemp("registered") / "bundle"
+    assert cli.main(export_args(study, out, "--register", "tense-cvae")) == 0
+    return study, out
+
+
+def test_register_makes_a_pyfunc_model_the_registry_loads(registered, monkeypatch):
+    study, out = registered
     client = MlflowClient(study.uri)
     (version,) = client.search_model_versions("name = 'tense-cvae'")
-    assert version.run_id == json.loads(stdout)["run_id"]
-    logged = {a.path for a in client.list_artifacts(version.run_id, "bundle")}
-    assert "bundle/model.safetensors" in logged
+    assert int(version.version) == 1
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", study.uri)
+    model = mlflow.pyfunc.load_model("models:/tense-cvae/1")
+    bundle = load_bundle(out)
+    words = [("abandon", 0, 3), ("run", 0, 2), ("walked", 3, 1)]
+    expected = convert_words(bundle.model, [Conversion(w, s, "", t) for w, s, t in words],
+                             bundle.meta["max_length"])
+    converted = model.predict(pd.DataFrame(
+        [{"word": w, "from": TENSES[s], "to": TENSES[t]} for w, s, t in words]))
+    assert list(converted["converted"]) == expected
+    generated = model.predict(pd.DataFrame([{"n": 3, "seed": 0}]))
+    assert len(generated) == 3 and list(generated.columns[1:]) == list(TENSES)
+    assert model.metadata.get_input_schema().input_names() == ["word", "from", "to", "n",
+                                                                "seed"]
+    with pytest.raises(MlflowException, match="conversions .* or generation"):
+        model.predict(pd.DataFrame([{"word": "run", "n": 1}]))
+
+
+def test_the_registered_model_is_served_by_mlflow_and_stopped(registered, capsys):
+    study, out = registered
+    bundle = load_bundle(out)
+    (expected,) = convert_words(bundle.model, [Conversion("abandon", 0, "", 3)],
+                                bundle.meta["max_length"])
+    port = free_port()
+    venv = Path(sys.executable).parent  # on PATH as in an activated environment: the
+    env = {**os.environ, "MLFLOW_TRACKING_URI": study.uri,  # server runs its uvicorn
+           "PATH": os.pathsep.join([str(venv), os.environ.get("PATH", "")])}
+    server = start(["mlflow", "models", "serve", "-m",
+                    "models:/tense-cvae/1", "--env-manager", "local", "-h", "127.0.0.1",
+                    "-p", str(port)], f"http://127.0.0.1:{port}/ping", env=env)
+    try:
+        def post(records):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations", method="POST",
+                data=json.dumps({"dataframe_records": records}).encode(),
+                headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+
+        answer = post([{"word": "abandon", "from": "sp", "to": "p"}])
+        assert answer["predictions"][0]["converted"] == expected
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post([{"word": "abandon", "from": "sp", "to": "future"}])
+        assert refused.value.code == 400 and "future" in refused.value.read().decode()
+    finally:
+        stop(server)
+    deadline = time.monotonic() + 30  # uvicorn finishes its shutdown after the CLI exits
+    while time.monotonic() < deadline and _answers(f"http://127.0.0.1:{port}/ping"):
+        time.sleep(0.5)
+    assert not _answers(f"http://127.0.0.1:{port}/ping")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_a_video_study_is_not_registered(finished, tmp_path, capsys, monkeypatch):
+    from cvae_study.study.bundle import export
+
+    study, _ = finished
+    monkeypatch.setattr(export, "pick_trial", _as_video(export.pick_trial))
+    code, _, err = run_cli(export_args(study, tmp_path / "v", "--register", "clips"), capsys)
+    assert code == 2 and "a video model stays a bundle" in err
+    assert not (tmp_path / "v").exists()
+
+
+def _as_video(pick_trial):
+    """pick_trial whose parent run says its study is of the video task."""
+    def picked(*args, **kwargs):
+        parent, run = pick_trial(*args, **kwargs)
+        parent.data.params["study.task"] = "video"
+        return parent, run
+    return picked
 
 
 def test_ui_serves_the_study_and_stops(finished):

@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 from cvae_study.datasets import tense, video
 from cvae_study.study import config
 from cvae_study.study import names as n
-from cvae_study.study.bundle import checkpoint
+from cvae_study.study.bundle import checkpoint, pyfunc
 from cvae_study.study.bundle.bundle import build_model
 from cvae_study.study.bundle.card import card_text
 from cvae_study.study.errors import UsageError
@@ -22,6 +22,8 @@ from cvae_study.study.tasks import text
 from cvae_study.study.tracking.store import load_json_artifact, open_store
 from cvae_study.study.tracking.trials import best_variant, pick_trial
 from cvae_study.study.tune.storage import ResultsStore
+
+MODEL_ARTIFACT = "model"  # of the trial's run: the registered pyfunc model
 
 
 class ExportError(UsageError):
@@ -66,6 +68,9 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     client = MlflowClient(uri)
     parent, run = pick_trial(client, name, metric, trial_id)
     task = parent.data.params[f"{n.STUDY_PREFIX}task"]
+    if register and task != "text":
+        raise ExportError(f"--register {register}: only text models are served through "
+                          "MLflow; a video model stays a bundle (`cvae-study predict` runs it)")
     ablated = None
     if trial_id is None:  # an ablation's best variant over its seeds beats one lucky trial
         objective = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
@@ -100,9 +105,13 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
 
 
 def _register(client: MlflowClient, run_id: str, bundle: Path, model_name: str) -> str:
-    """Log the bundle to the trial's run and register it as a version of `model_name`."""
-    client.log_artifacts(run_id, str(bundle), artifact_path="bundle")
+    """Log the bundle as a pyfunc model to the trial's run (artifact `model`) and register
+    it as a version of `model_name`."""
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / MODEL_ARTIFACT
+        pyfunc.save(bundle, saved)
+        client.log_artifacts(run_id, str(saved), artifact_path=MODEL_ARTIFACT)
     if client.search_registered_models(f"name = '{model_name}'") == []:
         client.create_registered_model(model_name)
-    source = f"{client.get_run(run_id).info.artifact_uri}/bundle"
+    source = f"{client.get_run(run_id).info.artifact_uri}/{MODEL_ARTIFACT}"
     return str(client.create_model_version(model_name, source, run_id=run_id).version)
