@@ -350,12 +350,33 @@ def run_search_bench(path: Path, replays: int, workers: int | None = None,
 
 
 def write(report: dict[str, Any], out: Path) -> Path:
-    """The JSON at `out` and the anytime figure beside it (OUT.png)."""
+    """The JSON at `out`, its table beside it (OUT.md) and the anytime figure (OUT.png)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
+    out.with_suffix(".md").write_text(markdown(report))
     figure = out.with_suffix(".png")
     plot_anytime(report, figure)
     return figure
+
+
+def _cell(found: dict[str, Any]) -> str:
+    low, high = found["interval"]
+    shown = f"{found['ratio']:.2f}" if found["ratio"] is not None else f"> {found['at_least']:.2f}"
+    return f"{shown} ({low:.2f} to {'never' if high is None else f'{high:.2f}'})"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """Each method's ratio to random search per budget, with its interval, as a table."""
+    budgets = report["budgets"]
+    head = " | ".join(f"{factor} ({row['budget_epochs']} epochs)" for factor, row in
+                      budgets.items())
+    lines = [f"| method | {head} |", "|---|" + "---|" * len(budgets),
+             "| random search's expected best | " + " | ".join(
+                 f"{row['random_best']:.3f}" for row in budgets.values()) + " |"]
+    for name in next(iter(budgets.values()))["methods"]:
+        lines.append(f"| {name} | " + " | ".join(
+            _cell(row["methods"][name]) for row in budgets.values()) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def plot_anytime(report: dict[str, Any], path: Path) -> None:
