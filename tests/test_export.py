@@ -123,13 +123,17 @@ def registered(finished, tmp_path_factory):
     return study, out
 
 
-def test_register_makes_a_pyfunc_model_the_registry_loads(registered, monkeypatch):
+def test_register_makes_a_pyfunc_model_the_registry_loads(registered):
     study, out = registered
     client = MlflowClient(study.uri)
     (version,) = client.search_model_versions("name = 'tense-cvae'")
     assert int(version.version) == 1
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", study.uri)
-    model = mlflow.pyfunc.load_model("models:/tense-cvae/1")
+    previous = mlflow.get_tracking_uri()  # `train` tests set it for the process
+    mlflow.set_tracking_uri(study.uri)  # the registry follows it
+    try:
+        model = mlflow.pyfunc.load_model("models:/tense-cvae/1")
+    finally:
+        mlflow.set_tracking_uri(previous)
     bundle = load_bundle(out)
     words = [("abandon", 0, 3), ("run", 0, 2), ("walked", 3, 1)]
     expected = convert_words(bundle.model, [Conversion(w, s, "", t) for w, s, t in words],

@@ -360,9 +360,10 @@ def write(report: dict[str, Any], out: Path) -> Path:
 
 
 def _cell(found: dict[str, Any]) -> str:
-    low, high = found["interval"]
+    """`ratio (low to high)`; a bound is None where resamples never reach the target."""
+    low, high = ("never" if bound is None else f"{bound:.2f}" for bound in found["interval"])
     shown = f"{found['ratio']:.2f}" if found["ratio"] is not None else f"> {found['at_least']:.2f}"
-    return f"{shown} ({low:.2f} to {'never' if high is None else f'{high:.2f}'})"
+    return f"{shown} ({low} to {high})"
 
 
 def markdown(report: dict[str, Any]) -> str:
