@@ -45,7 +45,9 @@ def factor_levels(trials: pd.DataFrame, key: str) -> pd.Series:
     if not pd.api.types.is_float_dtype(values):
         return values.astype(str)
     if values.nunique() > BINS:
-        return pd.qcut(values, BINS, duplicates="drop", precision=3).astype(str)
+        binned = pd.qcut(values, BINS, duplicates="drop")
+        labels = {b: f"({b.left:.3g}, {b.right:.3g}]" for b in binned.cat.categories}
+        return binned.map(labels).astype(str)
     return values.map(lambda value: f"{value:.3g}")
 
 

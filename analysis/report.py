@@ -121,13 +121,22 @@ def _summary(study: StudyTables) -> list[Block]:
             f"{parent.data.params.get(f'{n.STUDY_PREFIX}num_samples', '?')}"
             f" ({status}).\nWall time: {(end - parent.info.start_time) / 60000:.1f} min"
             f" (study run {parent.info.status}).")
+    cyclical_only = study.space.get("cyclical_only", [])
     searched = pd.DataFrame(
-        [{"knob": key, "values": json.dumps(entry.get("choices", entry))}
+        [{"knob": key, "values": written_range(entry)
+          + (" (cyclical trials only)" if key in cyclical_only else "")}
          for key, entry in study.space.get("searched", {}).items()])
     blocks = [_heading("Summary"), Block("text", text)]
     if len(searched):
         blocks += [Block("text", "Search space:"), Block("table", searched)]
     return blocks
+
+
+def written_range(entry: dict) -> str:
+    """A searched knob's values as a person writes them: `0.25 - 4, log`, `gru, lstm`."""
+    if "choices" in entry:
+        return ", ".join(map(str, entry["choices"]))
+    return f"{entry['low']:g} - {entry['high']:g}" + (", log" if entry.get("log") else "")
 
 
 def _best_trials(study: StudyTables) -> list[Block]:

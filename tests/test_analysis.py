@@ -7,7 +7,7 @@ from mlflow import MlflowClient
 
 from cvae_study.analysis import plots
 from cvae_study.analysis.importance import param_importances, rebuild_optuna_study
-from cvae_study.analysis.observational import common_rung, sampled_levels_table
+from cvae_study.analysis.observational import common_rung, factor_levels, sampled_levels_table
 from cvae_study.analysis.report import write_report
 from cvae_study.analysis.runs import StudyNotFound, load_study
 from cvae_study.study import cli, spaces
@@ -140,6 +140,9 @@ def test_report_writes_html_markdown_and_figures_and_logs_them(study_uri, tmp_pa
     markdown = paths["markdown"].read_text()
     for knob in ("kl.schedule", "kl.cycles", "kl.ratio", "optim.lr", "model.cell"):
         assert f"| {knob} |" in markdown
+    assert "| optim.lr | 0.0003 - 0.01, log |" in markdown  # as a person writes a range
+    assert "| kl.cycles | 1 - 8 (cyclical trials only) |" in markdown
+    assert "| model.cell | gru, lstm |" in markdown
     assert "t_cyc_b" in markdown and "go / goes / going / went" in markdown
     assert "abc123" in markdown and "1 running" in markdown
     figures = list((tmp_path / "report" / "figures").glob("*.png"))
@@ -203,3 +206,10 @@ def test_psnr_per_frame_is_drawn_when_a_study_has_frame_metrics(study_uri):
     (axis,) = [a for a in figure.axes if a.get_visible()]
     plotted = [y for line in axis.get_lines() for y in line.get_ydata()]
     assert {29.0, 28.0, 27.0} <= set(plotted)
+
+
+def test_tertile_labels_are_rounded_as_a_person_reads_them():
+    trials = pd.DataFrame({"optim.lr": [0.00771, 0.00771 + 1e-18, 0.0099, 0.021, 0.03, 0.05]})
+    # tertile edges at the 1/3 and 2/3 quantiles, 3 significant digits: not 0.00917000000001
+    assert set(factor_levels(trials, "optim.lr")) == {
+        "(0.00671, 0.00917]", "(0.00917, 0.024]", "(0.024, 0.05]"}
