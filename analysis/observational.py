@@ -45,9 +45,11 @@ def factor_levels(trials: pd.DataFrame, key: str) -> pd.Series:
     if not pd.api.types.is_float_dtype(values):
         return values.astype(str)
     if values.nunique() > BINS:
-        binned = pd.qcut(values, BINS, duplicates="drop")
-        labels = {b: f"({b.left:.3g}, {b.right:.3g}]" for b in binned.cat.categories}
-        return binned.map(labels).astype(str)
+        # the quantile edges themselves: pandas' own labels move the lowest edge down
+        binned, edges = pd.qcut(values, BINS, duplicates="drop", labels=False, retbins=True)
+        labels = [f"{'[' if i == 0 else '('}{low:.3g}, {high:.3g}]"
+                  for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
+        return binned.map(lambda i: labels[int(i)]).astype(str)
     return values.map(lambda value: f"{value:.3g}")
 
 
