@@ -64,16 +64,23 @@ def epochs_logged(client, run):
     return [point.step for point in client.get_metric_history(run.info.run_id, m.TRAIN_LOSS)]
 
 
+def module_study(tmp_path_factory, request, folder: str, name: str, **options):
+    """A module fixture's study of the tiny model on the lab files, run -> (its temporary
+    folder, lab folder, --set flags, the study, its result)."""
+    tmp_path = tmp_path_factory.mktemp(folder)
+    lab_dir = request.getfixturevalue("module_lab_dir")
+    tiny_args = request.getfixturevalue("module_tiny_args")
+    study = new_study(tmp_path, lab_dir, tiny_args, name, **options)
+    return tmp_path, lab_dir, tiny_args, study, sweep.run(study)
+
+
 @pytest.fixture(scope="module")
 def finished_study(tmp_path_factory, request):
     """Eight trials of four epochs with ASHA on: the study most tests below read back."""
-    tmp_path = tmp_path_factory.mktemp("study")
-    lab_dir = request.getfixturevalue("module_lab_dir")
-    tiny_args = request.getfixturevalue("module_tiny_args")
     # val/score (heldout BLEU-4 + Gaussian) is about 0 for every tiny trial; seen BLEU-4 ranks.
-    study = new_study(tmp_path, lab_dir, tiny_args, "eight", num_samples=8, max_concurrent=2,
-                      metric=m.VAL_BLEU4_SEEN)
-    return study, sweep.run(study)
+    *_, study, result = module_study(tmp_path_factory, request, "study", "eight",
+                                     num_samples=8, max_concurrent=2, metric=m.VAL_BLEU4_SEEN)
+    return study, result
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 from test_sweep import (  # noqa: F401 (the module fixtures: used by name)
     module_lab_dir,
+    module_study,
     module_tiny_args,
     new_study,
     trial_runs,
@@ -21,14 +22,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def earlier(tmp_path_factory, request):
-    """Four trials of two epochs with ASHA: completed and stopped trials to learn from."""
-    tmp_path = tmp_path_factory.mktemp("warm")
-    lab_dir = request.getfixturevalue("module_lab_dir")
-    tiny_args = request.getfixturevalue("module_tiny_args")
-    study = new_study(tmp_path, lab_dir, tiny_args, "earlier", epochs=3, num_samples=4,
-                      max_concurrent=2, metric=n.VAL_BLEU4_SEEN)
-    sweep.run(study)
-    return tmp_path, lab_dir, tiny_args, study
+    """Four trials of three epochs with ASHA: completed and stopped trials to learn from."""
+    *where, _ = module_study(tmp_path_factory, request, "warm", "earlier", epochs=3,
+                             num_samples=4, max_concurrent=2, metric=n.VAL_BLEU4_SEEN)
+    return tuple(where)
 
 
 def test_the_earlier_trials_seed_the_new_studys_sampler(earlier):

@@ -19,7 +19,7 @@ from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.bench import landscape as ls
 from cvae_study.study.tune import cluster
-from cvae_study.study.tune.sweep import CHECKPOINTS_KEPT
+from cvae_study.study.tune.sweep import CHECKPOINTS_KEPT, trial_dirname
 from cvae_study.study.tune.trainable import run_variant, trial_outcome
 
 
@@ -80,7 +80,7 @@ def collect(plan: ls.LandscapePlan, path: Path, cpus_per_trial: float = 1.0,
                 trainable,
                 param_space={n.VARIANT: tune.grid_search([run.key for run in todo])},
                 tune_config=tune.TuneConfig(max_concurrent_trials=at_once, reuse_actors=True,
-                                            trial_dirname_creator=lambda t: t.trial_id),
+                                            trial_dirname_creator=trial_dirname),
                 run_config=tune.RunConfig(
                     name="landscape", storage_path=scratch, verbose=0,
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
