@@ -82,9 +82,10 @@ DEVICE = "device"
 THREADS = "torch_threads"  # the CPUs Ray gave the trial
 GPU_IDS = "gpu_ids"  # the GPUs Ray gave the trial, e.g. "0" ("" for none)
 NODE_ID = "node_id"  # Ray's id of the node: distinct even for nodes on one host
+WORKER = "worker_id"  # Ray's id of the actor that ran the trial: one lane of the timeline
 SAMPLES = "samples_json"  # a JSON string: Tune's loggers take strings, not nested lists
 RESTORED_FROM = "restored_from_epoch"  # 0 for a fresh start
-TRIAL_INFO = (DEVICE, THREADS, GPU_IDS, NODE_ID, RESTORED_FROM)  # logged as run tags
+TRIAL_INFO = (DEVICE, THREADS, GPU_IDS, NODE_ID, WORKER, RESTORED_FROM)  # logged as run tags
 
 # A task's samples()[IMAGES]: {file name: base64 PNG}, logged as image artifacts.
 IMAGES = "images"

@@ -63,7 +63,7 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
     context = ray.get_runtime_context()
     info = {n.DEVICE: str(device), n.THREADS: torch.get_num_threads(),
             n.RESTORED_FROM: restored_from, n.GPU_IDS: ",".join(map(str, ray.get_gpu_ids())),
-            n.NODE_ID: context.get_node_id()}
+            n.NODE_ID: context.get_node_id(), n.WORKER: context.get_actor_id() or ""}
     while task.epoch < epochs:
         try:
             metrics = task.train_epoch()
