@@ -274,12 +274,18 @@ def surrogate_check(source: LandscapeCurves) -> dict[str, Any]:
     """Leave-one-out rank correlation of the surrogate's final values, and its fit."""
     from scipy.stats import spearmanr
 
-    surrogate = source.surrogate
-    predicted = surrogate.leave_one_out()
-    per_epoch = [round(float(spearmanr(predicted[:, e], surrogate.y[:, e]).statistic), 3)
-                 for e in range(surrogate.y.shape[1])]
-    return {"kind": "Gaussian-process weights over the landscape's mean curves",
-            "configs": len(source.landscape.params), "loo_spearman_final": per_epoch[-1],
+    def by_epoch(surrogate: CurveSurrogate) -> list[float]:
+        predicted = surrogate.leave_one_out()
+        return [round(float(spearmanr(predicted[:, e], surrogate.y[:, e]).statistic), 3)
+                for e in range(surrogate.y.shape[1])]
+
+    surrogate, landscape = source.surrogate, source.landscape
+    per_epoch = by_epoch(surrogate)
+    unwarped = CurveSurrogate(source.header_space, landscape.params, landscape.mean_curves(),
+                              warp=False)
+    return {"kind": "Gaussian-process weights over the landscape's mean curves, in log space",
+            "configs": len(landscape.params), "loo_spearman_final": per_epoch[-1],
+            "loo_spearman_final_unwarped": by_epoch(unwarped)[-1],
             "loo_spearman_by_epoch": per_epoch, "noise_curves": len(source.noise),
             "seed_spread_final": round(source.landscape.seed_spread(), 4),
             "relevance": surrogate.relevance(), "target": 0.9}
