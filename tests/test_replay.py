@@ -130,6 +130,28 @@ def test_compare_reports_every_budget_with_an_interval(monkeypatch):
     assert low <= tenfold["ratio"] <= high
 
 
+def test_a_variant_is_compared_with_the_default_on_the_same_resamples(monkeypatch):
+    from cvae_study.study.bench import search
+
+    monkeypatch.setattr(search, "SEARCH_TRIALS", 1)
+    monkeypatch.setattr(search, "RESAMPLES", 200)
+    rng = np.random.default_rng(1)
+    per_seed = []
+    for _ in range(20):
+        values = list(rng.uniform(0, 1, 10))
+        best_first = [max(values), *values[1:]]
+        per_seed.append({"random": best_so_far(values, 10),
+                         search.DEFAULT: best_so_far(values, 10),  # no better than random
+                         search.VARIANTS[0]: best_so_far(values, 10),  # the default's twin
+                         search.VARIANTS[1]: best_so_far(best_first, 10)})
+    versus = compare(per_seed, 1)["10x"]["versus_default"]
+    twin, sooner = versus[search.VARIANTS[0]], versus[search.VARIANTS[1]]
+    assert twin["median"] == 1.0 and twin["interval"] == [1.0, 1.0]
+    assert twin["sooner_share"] == 0.0
+    assert sooner["interval"][1] < 1 and sooner["sooner_share"] == 1.0
+    assert "epochs over tpe_asha's, paired" in search.markdown({"budgets": compare(per_seed, 1)})
+
+
 def curve_trainable(config):
     """A Tune trainable that reports a hand-made curve instead of training."""
     curve = curve_of(config)

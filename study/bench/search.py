@@ -219,26 +219,49 @@ def ratio_at(method: np.ndarray, random_curve: np.ndarray, budget: int) -> dict[
             "at_least": None if spent else round(budget / baseline, 3)}
 
 
-def ratio_interval(method: np.ndarray, random_curves: np.ndarray, budget: int,
-                   rng: np.random.Generator) -> tuple[float, float]:
-    """95% interval of the ratio from resampling seeds (per-seed curves, seeds x epochs);
-    a resample in which the method misses counts as an infinite ratio."""
-    ratios = []
-    seeds = len(method)
-    for _ in range(RESAMPLES):
+def resampled_ratios(stacked: dict[str, np.ndarray], budget: int,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each method's ratio to random search in RESAMPLES resamples of the seeds (per-seed
+    curves, seeds x epochs), every method on the same resampled seeds, so two methods'
+    ratios can be compared pairwise. A resample in which a method misses counts as an
+    infinite ratio."""
+    names = [name for name in stacked if name != "random"]
+    ratios = {name: np.empty(RESAMPLES) for name in names}
+    seeds = len(stacked["random"])
+    for i in range(RESAMPLES):
         pick = rng.integers(0, seeds, seeds)
-        found = ratio_at(method[pick].mean(0), random_curves[pick].mean(0), budget)
-        ratios.append(found["ratio"] if found["ratio"] is not None else math.inf)
-    low, high = np.percentile(ratios, [2.5, 97.5], method="inverted_cdf")  # inf stays inf
-    return float(low), float(high)
+        random_curve = stacked["random"][pick].mean(0)
+        for name in names:
+            found = ratio_at(stacked[name][pick].mean(0), random_curve, budget)
+            ratios[name][i] = found["ratio"] if found["ratio"] is not None else math.inf
+    return ratios
+
+
+def interval(values: np.ndarray) -> list[float | None]:
+    """95% percentile interval; None for an infinite bound. Resamples where a ratio of two
+    misses is undefined (inf / inf) say nothing and are left out."""
+    values = values[~np.isnan(values)]
+    low, high = np.percentile(values, [2.5, 97.5], method="inverted_cdf")  # inf stays inf
+    return [_json_number(float(low)), _json_number(float(high))]
 
 
 def _json_number(value: float) -> float | None:
     return None if not math.isfinite(value) else round(value, 3)
 
 
+def versus(ratios: dict[str, np.ndarray], name: str, default: str) -> dict[str, Any]:
+    """`name`'s epochs over the default's, paired by resample: below 1, it gets there
+    sooner; an interval below 1 is a measured lead."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = ratios[name] / ratios[default]
+    return {"median": _json_number(float(np.nanmedian(relative))),
+            "interval": interval(relative),
+            "sooner_share": round(float(np.mean(relative[~np.isnan(relative)] < 1)), 3)}
+
+
 def compare(per_seed: list[dict[str, list[float]]], epochs: int, rng_seed: int = 0):
-    """Per-seed best-so-far curves -> the ratios at every budget, with intervals."""
+    """Per-seed best-so-far curves -> the ratios at every budget, with intervals, and each
+    variant of the default against the default itself."""
     names = list(per_seed[0])
     stacked = {name: np.array([seed[name] for seed in per_seed]) for name in names}
     rng = np.random.default_rng(rng_seed)
@@ -246,15 +269,16 @@ def compare(per_seed: list[dict[str, list[float]]], epochs: int, rng_seed: int =
     results = {}
     for factor in BUDGETS:
         budget = factor * SEARCH_TRIALS * epochs
+        ratios = resampled_ratios(stacked, budget, rng)
         row = {"budget_epochs": budget, "random_best": round(float(mean["random"][budget - 1]), 4),
                "methods": {}}
-        for name in names:
-            if name == "random":
-                continue
+        for name in ratios:
             found = ratio_at(mean[name], mean["random"], budget)
-            low, high = ratio_interval(stacked[name], stacked["random"], budget, rng)
-            row["methods"][name] = {**found, "interval": [_json_number(low), _json_number(high)],
+            row["methods"][name] = {**found, "interval": interval(ratios[name]),
                                     "best": round(float(mean[name][budget - 1]), 4)}
+        if DEFAULT in ratios:
+            row["versus_default"] = {name: versus(ratios, name, DEFAULT)
+                                     for name in VARIANTS if name in ratios}
         results[f"{factor}x"] = row
     return results
 
@@ -383,7 +407,20 @@ def markdown(report: dict[str, Any]) -> str:
     for name in next(iter(budgets.values()))["methods"]:
         lines.append(f"| {name} | " + " | ".join(
             _cell(row["methods"][name]) for row in budgets.values()) + " |")
+    variants = next(iter(budgets.values())).get("versus_default", {})
+    if variants:
+        lines += ["", f"| epochs over {DEFAULT}'s, paired | {head} |",
+                  "|---|" + "---|" * len(budgets)]
+        for name in variants:
+            lines.append(f"| {name} | " + " | ".join(
+                _relative_cell(row["versus_default"][name]) for row in budgets.values()) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _relative_cell(found: dict[str, Any]) -> str:
+    low, high = ("never" if bound is None else f"{bound:.2f}" for bound in found["interval"])
+    median = "never" if found["median"] is None else f"{found['median']:.2f}"
+    return f"{median} ({low} to {high}); sooner in {found['sooner_share']:.0%}"
 
 
 def plot_anytime(report: dict[str, Any], path: Path) -> None:
