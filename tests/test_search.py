@@ -69,4 +69,8 @@ def test_asha_ranks_a_cyclical_trial_only_at_the_end_of_a_cycle():
     # still reads 0, so it is not ranked; at epoch 3 it is, on its end-of-cycle score.
     assert report(cyclical, 0, 0.1) == CONTINUE
     assert report(cyclical, 3, 0.6) == CONTINUE
+    # epoch 4, mid-cycle again: its clock still reads 3. Ranked at the rung it skipped
+    # (epoch 1) on this weak score, it would be stopped (Ray's default stop_last_trials
+    # does that); it is not ranked again until its clock passes the next rung.
+    assert report(cyclical, 3, 0.1) == CONTINUE
     assert report(weak, 1, 0.1) == STOP  # the same weak score, ranked: stopped

@@ -79,6 +79,12 @@ def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1,
 
     The first rung is after one epoch: one-epoch text scores already rank trials much as
     their last epoch does, well above their seed noise
-    (benchmarks/README.md#code-asha-first-rung)."""
+    (benchmarks/README.md#code-asha-first-rung).
+
+    stop_last_trials=False: with Ray's default a trial is also ranked, on its next result, at
+    every rung its clock jumped past (a cycle ending at epoch 3 skips the rung at 1), so a
+    cyclical trial would be ranked on a mid-cycle score after all. Each trial ends itself at
+    max_t, so nothing else changes."""
     return ASHAScheduler(time_attr=n.RUNG_EPOCH, metric=metric, mode=mode, max_t=epochs,
-                         grace_period=1, reduction_factor=reduction_factor, brackets=brackets)
+                         grace_period=1, reduction_factor=reduction_factor, brackets=brackets,
+                         stop_last_trials=False)
