@@ -1,17 +1,25 @@
 """One function per figure of a study report; each returns a Figure. FIGURES take a
-StudyTables, ABLATION_FIGURES the AblationTables of the study's ablation.
+StudyTables (SEARCH_FIGURES: how the search went; DETAIL_FIGURES: per schedule and knob),
+ABLATION_FIGURES the AblationTables of the study's ablation.
 
 A figure whose data the study does not have (PSNR in a text study, importance with too
 few trials) returns None and the report says so.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure  # not pyplot: no display, no global figure state
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from cvae_study.analysis.ablation import AblationTables, effects, noise, path_table
-from cvae_study.analysis.importance import param_importances
+from cvae_study.analysis.importance import distributions, param_importances
 from cvae_study.analysis.observational import (
     SCORE,
     common_rung,
@@ -25,6 +33,19 @@ from cvae_study.study import names as n
 SCHEDULE = "kl.schedule"
 LEARNING = (n.TRAIN_LOSS, n.TRAIN_RECON, n.TRAIN_KL)
 QUALITY = (n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN)
+
+OUTCOMES = (n.COMPLETED, n.STOPPED_EARLY, n.RUNNING, n.DIVERGED, n.ERRORED)  # legends' order
+OUTCOME_COLOURS = {n.COMPLETED: "C0", n.STOPPED_EARLY: "C1", n.RUNNING: "C2",
+                   n.DIVERGED: "C3", n.ERRORED: "C7"}
+OTHER_COLOUR = "C5"  # outcomes of other commands (an interrupted `train`), should one appear
+# The history's marker per outcome, and whether it is filled: a stopped or running trial's
+# value is its last so far, not a final one; diverged and errored trials have no score.
+HISTORY_MARKERS = {n.COMPLETED: ("o", True), n.STOPPED_EARLY: ("o", False),
+                   n.RUNNING: ("D", False), n.DIVERGED: ("x", True), n.ERRORED: ("x", True)}
+NO_SCORE = (n.DIVERGED, n.ERRORED)  # drawn along the bottom edge of the history
+# Parallel coordinates: trials without a final score, grey, one style per outcome.
+UNSCORED_LINES = {n.STOPPED_EARLY: "--", n.RUNNING: ":", n.DIVERGED: "-.", n.ERRORED: "-."}
+NOT_DRAWN = -0.15  # the height of a knob a trial did not draw (cycle knobs off cyclical)
 
 
 def _with_params(study: StudyTables, metrics) -> pd.DataFrame:
@@ -181,7 +202,259 @@ def importance(study: StudyTables) -> Figure | None:
     return figure
 
 
-FIGURES = {
+def _in_start_order(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials sorted by the start of their runs, numbered 1, 2, ... as column `number`."""
+    ordered = trials.sort_values(["start_time", "trial_id"], ignore_index=True)
+    return ordered.assign(number=np.arange(1, len(ordered) + 1))
+
+
+def best_so_far(ordered: pd.DataFrame, mode: str) -> pd.Series:
+    """Per trial in `ordered`: the best final objective of the completed trials up to it
+    (NaN before the first): what the search had found by then."""
+    completed = ordered["final"].where(ordered["outcome"] == n.COMPLETED)
+    best = completed.cummax() if mode == "max" else completed.cummin()
+    return best.ffill()  # cummax leaves NaN at the trials that did not complete
+
+
+def _present(outcomes: pd.Series) -> list[str]:
+    """The outcomes there are, known ones in OUTCOMES' order, then any other."""
+    return ([o for o in OUTCOMES if (outcomes == o).any()]
+            + sorted(set(outcomes) - set(OUTCOMES)))
+
+
+def optimisation_history(study: StudyTables) -> Figure | None:
+    """Each trial's objective in the order trials started, the best completed one so far as
+    a step line.
+
+    Stopped and running trials at their last value, hollow; diverged and errored ones, which
+    have no score, on the bottom edge."""
+    # Optuna's plot_optimization_history leaves out pruned trials (those ASHA stopped:
+    # most of a study) and calls plt.style.use("ggplot"), restyling every later figure of
+    # the process: drawn here instead.
+    if study.trials.empty:
+        return None
+    ordered = _in_start_order(study.trials)
+    figure = Figure(figsize=(8, 4), layout="constrained")
+    axis = figure.subplots()
+    for outcome in _present(ordered["outcome"]):
+        rows = ordered[ordered["outcome"] == outcome]
+        marker, filled = HISTORY_MARKERS.get(outcome, ("x", True))
+        colour = OUTCOME_COLOURS.get(outcome, OTHER_COLOUR)
+        paint = {"color": colour} if filled else {"facecolors": "none", "edgecolors": colour}
+        if outcome in NO_SCORE:  # on the bottom edge (x in trials, y in axis fractions)
+            axis.scatter(rows["number"], np.zeros(len(rows)), marker=marker, **paint,
+                         transform=axis.get_xaxis_transform(), clip_on=False, zorder=3,
+                         label=f"{outcome}, no score ({len(rows)})")
+        else:
+            axis.scatter(rows["number"], rows["final"], marker=marker, **paint,
+                         label=f"{outcome} ({len(rows)})")
+    axis.step(ordered["number"], best_so_far(ordered, study.mode), where="post", color="k",
+              label=f"best so far ({study.mode} of completed)")
+    axis.set_xlim(0.5, len(ordered) + 0.5)  # whole trials, even for one
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    axis.set(xlabel="trial, in the order started", ylabel=f"{study.metric} (last epoch)",
+             title=f"Optimisation history of {study.metric} ({study.mode}imised)")
+    figure.legend(loc="outside right upper", fontsize=7)
+    return figure
+
+
+def knob_heights(values: pd.Series, distribution) -> tuple[pd.Series, list[tuple[float, str]]]:
+    """A knob's values as heights on its axis, 0 to 1 over the searched range (NaN where a
+    trial did not draw it), and the axis' ticks as (height, label): a categorical knob at its
+    levels, a log-sampled one on a log scale."""
+    if isinstance(distribution, CategoricalDistribution):
+        levels = list(distribution.choices)
+        step = 1 / max(len(levels) - 1, 1)
+        heights = {level: i * step for i, level in enumerate(levels)}
+        return (values.map(heights).astype(float),
+                [(height, str(level)) for level, height in heights.items()])
+
+    def scaled(value):
+        return np.log10(value) if distribution.log else value
+
+    low, high = scaled(float(distribution.low)), scaled(float(distribution.high))
+    span = (high - low) or 1.0  # a range of one value
+    ends = [distribution.low, distribution.high]
+    if distribution.log:  # the ends and the powers of ten between them
+        ticks = sorted({*ends, *10.0 ** np.arange(np.ceil(low), np.floor(high) + 1)})
+    else:
+        ticks = np.linspace(*ends, 3)
+    if isinstance(distribution, IntDistribution):
+        ticks = np.unique(np.round(ticks))
+    return ((scaled(values.astype(float)) - low) / span,
+            [(float((scaled(tick) - low) / span), f"{tick:.3g}") for tick in ticks])
+
+
+def _knob_axis(axis, position: int, ticks: list[tuple[float, str]]) -> None:
+    """One knob's vertical axis at x = position, its tick labels on its left."""
+    axis.axvline(position, color="0.3", linewidth=0.8, zorder=3)
+    for height, label in ticks:
+        axis.text(position - 0.03, height, label, ha="right", va="center", fontsize=7,
+                  zorder=4, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+
+
+def parallel_coordinates(study: StudyTables) -> Figure | None:
+    """Each trial's searched knobs, one line per trial, coloured by its final objective
+    (grey: no final score)."""
+    # Optuna's plot_parallel_coordinate draws only COMPLETE trials (not those ASHA stopped;
+    # diverged ones as if they scored the worst) and through pyplot's global figures: drawn
+    # here, on the distributions the study's sampler drew from.
+    knobs = distributions(study)
+    if study.trials.empty or not knobs:
+        return None
+    trials = study.trials
+    heights, ticks = {}, {}
+    for key, distribution in knobs.items():
+        values = trials[key] if key in trials else pd.Series(np.nan, index=trials.index)
+        heights[key], ticks[key] = knob_heights(values, distribution)
+        if heights[key].isna().any():
+            ticks[key].append((NOT_DRAWN, "not drawn"))
+    table = pd.DataFrame(heights).fillna(NOT_DRAWN)
+    completed = trials[trials["outcome"] == n.COMPLETED].sort_values(
+        "final", ascending=study.mode == "max")  # the best drawn last, on top
+    colours = ScalarMappable(Normalize(completed["final"].min(), completed["final"].max()),
+                             "viridis" if study.mode == "max" else "viridis_r")
+    figure = Figure(figsize=(max(7.0, 1.6 * len(knobs) + 2.5), 4.5), layout="constrained")
+    axis = figure.subplots()
+    positions = np.arange(len(knobs))
+    for index, row in trials.drop(completed.index).iterrows():
+        axis.plot(positions, table.loc[index], color="0.6", linewidth=1, gid=row["trial_id"],
+                  linestyle=UNSCORED_LINES.get(row["outcome"], "-."))
+    for index, row in completed.iterrows():
+        axis.plot(positions, table.loc[index], color=colours.to_rgba(row["final"]),
+                  linewidth=1.8, gid=row["trial_id"])
+    for position, key in enumerate(knobs):
+        _knob_axis(axis, position, ticks[key])
+    axis.set_xticks(positions, list(knobs), fontsize=8)
+    axis.set_yticks([])
+    axis.set_xlim(-0.6, len(knobs) - 0.6)
+    axis.set_ylim(NOT_DRAWN - 0.08, 1.08)
+    for side in ("left", "right", "top"):
+        axis.spines[side].set_visible(False)
+    if len(completed):
+        figure.colorbar(colours, ax=axis, label=f"{study.metric} (final, completed trials)")
+    unscored = [outcome for outcome in _present(trials["outcome"]) if outcome != n.COMPLETED]
+    if unscored:
+        figure.legend(handles=[Line2D([], [], color="0.6", label=f"{outcome} (no final score)",
+                                      linestyle=UNSCORED_LINES.get(outcome, "-."))
+                               for outcome in unscored],
+                      loc="outside lower center", ncol=len(unscored), fontsize=7)
+    axis.set_title(f"Searched knobs of each trial, coloured by its final {study.metric}")
+    return figure
+
+
+PACKED = "packed "  # the lane key of a trial whose run does not record its worker
+PACKED_NOTE = (" Runs that do not record their worker (from studies older than the worker_id"
+               " tag, or trials that failed before their first epoch) are packed into lanes"
+               " greedily by time: such a lane is not one worker.")
+
+
+def packed_lanes(spans: pd.DataFrame) -> pd.Series:
+    """Lanes 0, 1, ... for trials whose worker is unknown: each trial, in the order they
+    started, in the first lane free by its start. No two overlapping trials share a lane,
+    and there are no more lanes than trials that ran at once."""
+    free_from: list = []  # per lane, the end of its last trial
+    lanes = pd.Series(0, index=spans.index)
+    for index, start, end in spans.sort_values("start_time")[["start_time",
+                                                               "end_time"]].itertuples():
+        lane = next((i for i, free in enumerate(free_from) if free <= start), len(free_from))
+        if lane == len(free_from):
+            free_from.append(end)
+        else:
+            free_from[lane] = end
+        lanes[index] = lane
+    return lanes
+
+
+def packs_lanes(study: StudyTables) -> bool:
+    """Whether the timeline packs some trials into lanes (runs without a worker tag)."""
+    return not study.trials.empty and bool(study.trials["worker_id"].isna().any())
+
+
+def timeline_lanes(trials: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
+    """The trials with their lane: `row` (0 at the top) and `lane` ('worker 1', ..., or
+    'lane 1', ... packed by time for runs that do not record their worker), lanes grouped
+    by `host` (runs without one last), each host's workers in the order of their first
+    trial, then its packed lanes. A running trial ends `until`."""
+    spans = trials.assign(end_time=trials["end_time"].fillna(until),
+                          host=trials["host"].fillna(""), key=trials["worker_id"])
+    unknown = spans["key"].isna()
+    for _, rows in spans[unknown].groupby("host"):
+        spans.loc[rows.index, "key"] = PACKED + packed_lanes(rows).astype(str)
+    lanes = (spans.groupby(["host", "key"])["start_time"].min().reset_index()
+             .assign(packed=lambda table: table["key"].str.startswith(PACKED),
+                     unnamed=lambda table: table["host"] == "")  # trials with no report
+             .sort_values(["unnamed", "host", "packed", "start_time"], ignore_index=True))
+    number = (lanes.groupby("packed").cumcount() + 1).astype(str)
+    lanes["lane"] = np.where(lanes["packed"], "lane " + number, "worker " + number)
+    lanes["row"] = lanes.index
+    return spans.merge(lanes[["host", "key", "lane", "row"]], on=["host", "key"])
+
+
+def _host_labels(axis, lanes: pd.DataFrame) -> None:
+    """Each host's name at the middle of its lanes, on the right, lines between hosts."""
+    rows = lanes.groupby("host")["row"].agg(["min", "max"]).sort_values("min")
+    right = axis.secondary_yaxis("right")
+    right.set_yticks((rows["min"] + rows["max"]) / 2,
+                     [host or "host not recorded" for host in rows.index])
+    right.tick_params(length=0)
+    for boundary in rows["min"].iloc[1:]:
+        axis.axhline(boundary - 0.5, color="0.3", linewidth=0.8)
+
+
+def short_ids(ids: pd.Series) -> tuple[str, pd.Series]:
+    """The prefix every trial id shares, up to an underscore (Ray's experiment id: its trials
+    are `<experiment>_<index>`), and the ids without it, short enough to read in a bar."""
+    shared = os.path.commonprefix(ids.tolist())
+    prefix = shared[:shared.rfind("_") + 1]
+    return prefix, ids.str.removeprefix(prefix)
+
+
+def worker_timeline(study: StudyTables) -> Figure | None:
+    """Each trial from its run's start to its end, one lane per worker, coloured by outcome.
+
+    A trial still running ends now, or where the study's run ended if it has."""
+    if study.trials.empty:
+        return None
+    run = study.parent.info  # a study that ended has no trial running on
+    ended = run.end_time if run.status != "RUNNING" and run.end_time else None
+    until = pd.Timestamp(ended, unit="ms") if ended else pd.Timestamp.now("UTC").tz_localize(None)
+    spans = timeline_lanes(study.trials, until)
+    prefix, spans["label"] = short_ids(spans["trial_id"])
+    origin = spans["start_time"].min()
+    spans["left"] = (spans["start_time"] - origin).dt.total_seconds() / 60
+    spans["width"] = (spans["end_time"] - spans["start_time"]).dt.total_seconds() / 60
+    lanes = spans.drop_duplicates("row").sort_values("row")
+    figure = Figure(figsize=(10, 1.6 + 0.4 * len(lanes)), layout="constrained")
+    axis = figure.subplots()
+    for outcome in _present(spans["outcome"]):
+        rows = spans[spans["outcome"] == outcome]
+        bars = axis.barh(rows["row"], rows["width"], left=rows["left"], height=0.8,
+                         color=OUTCOME_COLOURS.get(outcome, OTHER_COLOUR), edgecolor="white",
+                         label=f"{outcome} ({len(rows)})")
+        for bar, trial_id, text in zip(bars, rows["trial_id"], rows["label"], strict=True):
+            bar.set_gid(trial_id)
+            label = axis.annotate(text, (bar.get_x(), bar.get_y() + bar.get_height() / 2),
+                                  xytext=(3, 0), textcoords="offset points", va="center",
+                                  fontsize=7, color="white")
+            label.set_clip_path(bar)  # a short bar shows part of its id, not its neighbour's
+    axis.set_yticks(lanes["row"], lanes["lane"])
+    axis.set_ylim(len(lanes) - 0.5, -0.5)  # the first lane on top
+    if lanes["host"].nunique() > 1:
+        _host_labels(axis, lanes)
+    axis.set(xlabel="minutes since the first trial started",
+             title="Trials on the workers over time"
+                   + (f", labelled by id after {prefix}" if prefix else ""))
+    figure.legend(loc="outside right upper", fontsize=7)
+    return figure
+
+
+SEARCH_FIGURES = {
+    "optimisation_history": optimisation_history,
+    "parallel_coordinates": parallel_coordinates,
+    "worker_timeline": worker_timeline,
+}
+DETAIL_FIGURES = {
     "learning_curves": learning_curves,
     "schedules_against_objective": schedules_against_objective,
     "quality_over_epochs": quality_over_epochs,
@@ -191,6 +464,7 @@ FIGURES = {
     "importance": importance,
     "active_units": active_units,
 }
+FIGURES = {**SEARCH_FIGURES, **DETAIL_FIGURES}
 
 
 def _bounds(table: pd.DataFrame, centre: str) -> np.ndarray:

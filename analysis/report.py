@@ -188,12 +188,24 @@ def _figure(figure, name: str, caption: str, figures_dir: Path) -> Block:
         return Block("missing", "no data in this study", caption)
     figures_dir.mkdir(parents=True, exist_ok=True)
     path = figures_dir / f"{name}.png"
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=90, bbox_inches="tight")  # no title cut where a layout misses it
     return Block("figure", path, caption)
 
 
 def _caption(draw) -> str:
-    return (draw.__doc__ or draw.__name__).strip().splitlines()[0]
+    """The first paragraph of the figure function's docstring, on one line: its first line
+    alone cut a caption off mid-sentence."""
+    return " ".join((draw.__doc__ or draw.__name__).strip().split("\n\n")[0].split())
+
+
+def _search_figures(study: StudyTables, figures_dir: Path) -> list[Block]:
+    blocks = [_heading("How the search went")]
+    for name, draw in plots.SEARCH_FIGURES.items():
+        caption = _caption(draw)
+        if draw is plots.worker_timeline and plots.packs_lanes(study):
+            caption += plots.PACKED_NOTE
+        blocks.append(_figure(draw(study), name, caption, figures_dir))
+    return blocks
 
 
 def _objective_effects(ablation: AblationTables) -> pd.DataFrame:
@@ -254,6 +266,7 @@ def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path,
     blocks = [_heading(f"Study {study.name}", 1), *_summary(study)]
     if ablation is not None:
         blocks += _what_mattered(ablation, figures_dir)
+    blocks += _search_figures(study, figures_dir)  # a running study's too
     if study.finished().empty:
         return blocks + [Block("text", "No trial has finished yet: nothing to compare. "
                                        "Run the report again when trials have ended.")]
@@ -266,7 +279,7 @@ def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path,
                   Block("text", f"Importances need at least {MIN_TRIALS} trials that ran "
                                 "to the end; this study has fewer."))
     blocks.append(_heading("Figures"))
-    for name, draw in plots.FIGURES.items():
+    for name, draw in plots.DETAIL_FIGURES.items():
         blocks.append(_figure(draw(study), name, _caption(draw), figures_dir))
     return blocks + _samples(client, study) + _reproduce(study)
 

@@ -1,7 +1,9 @@
 """A study's MLflow records -> tidy pandas tables. Reads only: works on a running study.
 
 `trials`: one row per trial (its searched and fixed params, typed; outcome; final and best
-objective values; duration; epochs). `history`: one row per trial x epoch x metric.
+objective values; duration; epochs; its run's start and end time, UTC; the worker and host
+that ran it, None in records older than the tags). `history`: one row per trial x epoch x
+metric.
 Errored, diverged and still-running trials are rows like any other, with their outcome.
 """
 
@@ -87,6 +89,9 @@ def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
                                    max_results=5000))
     history = _histories(client, runs, lambda key: kl_dims or not n.is_kl_dim(key))
     trials = pd.DataFrame([_trial_row(task, run, history, metric, mode) for run in runs])
+    for column in ("start_time", "end_time"):  # NaT: still running
+        if column in trials:  # as floats: a column of None alone would become seconds
+            trials[column] = pd.to_datetime(trials[column].astype(float), unit="ms")
     for key in space.get("cyclical_only", []):  # not drawn by trials of other schedules
         if key in trials:
             trials[key] = trials[key].where(trials["kl.schedule"] == "cyclical")
@@ -106,5 +111,9 @@ def _trial_row(task, run, history: pd.DataFrame, metric: str, mode: str) -> dict
         "final": run.data.metrics.get(metric) if len(own) else None,
         "best": best,
         "duration_s": (end - run.info.start_time) / 1000 if end else None,
+        "start_time": run.info.start_time,  # MLflow's milliseconds: made times in load_study
+        "end_time": end,
+        "worker_id": run.data.tags.get(n.WORKER) or None,  # "" from a trial outside an actor
+        "host": run.data.tags.get(n.HOST_NAME) or None,
         **config_of_run(task, run),
     }
