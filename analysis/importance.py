@@ -38,6 +38,7 @@ def distributions(study: StudyTables) -> dict:
 def rebuild_optuna_study(study: StudyTables) -> optuna.Study:
     """Trials as the search told them: completed and diverged (at the worst score)
     COMPLETE, stopped early PRUNED with their per-epoch values, errored FAIL."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created"
     rebuilt = optuna.create_study(direction="maximize" if study.mode == "max" else "minimize")
     spaces = distributions(study)
     worst = n.OBJECTIVES[study.task][study.metric][1]

@@ -10,9 +10,17 @@ DATA_KEY = {"text": "data.source", "video": "data.kind"}
 SWEEP_TRIALS = 8
 
 
-def _store_args(parser: argparse.ArgumentParser) -> None:
+def _workdir_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", help="runs folder (default $CVAE_STUDY_HOME or "
                         "./cvae-study-runs)")
+
+
+def _storage_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", help="Ray results folder (default WORKDIR/ray_results)")
+
+
+def _store_args(parser: argparse.ArgumentParser) -> None:
+    _workdir_arg(parser)
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in workdir)")
 
 
@@ -40,7 +48,7 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
 
 def _cluster_args(parser: argparse.ArgumentParser) -> None:
     _device_args(parser)
-    parser.add_argument("--storage", help="Ray results folder (default WORKDIR/ray_results)")
+    _storage_arg(parser)
     parser.add_argument("--address", help="an existing Ray cluster (default $RAY_ADDRESS, "
                         "else a local Ray on this machine)")
 
@@ -176,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-early-stopping", action="store_true", help="no ASHA")
     sweep.add_argument("--brackets", type=int, default=1, help="early stopping's brackets: 1 "
                        "is ASHA (default), more is asynchronous Hyperband (with TPE: BOHB-style)")
+    sweep.add_argument("--quiet", action="store_true", help="no live view of the study: only "
+                       "errors and its final lines")
     sweep.add_argument("--smoke", action="store_true", help="two tiny trials of two epochs: "
                        "checks the whole path quickly (explicit flags win)")
 
@@ -207,6 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=5000)
     _store_args(ui)
+
+    dashboard = sub.add_parser("dashboard", help="a study's search in optuna-dashboard "
+                               "(pip install 'cvae-study[dashboard]')")
+    dashboard.add_argument("name")
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8080)
+    _workdir_arg(dashboard)
+    _storage_arg(dashboard)
 
     show = sub.add_parser("config", help="list a task's config keys and defaults")
     show.add_argument("task", choices=TASKS)

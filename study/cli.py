@@ -28,6 +28,8 @@ DEBUG_ENV = "CVAE_STUDY_DEBUG"
 # MLflow logs a store's SQL errors with their traceback before raising them; the error
 # boundary below explains them instead (--debug shows both).
 QUIETED_LOGGERS = ("mlflow.store.db.utils",)
+# MLflow draws a progress bar for every artifact download (the report's, the export's).
+ARTIFACT_BARS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
 def _overrides(args) -> dict[str, Any]:
@@ -101,7 +103,8 @@ def _sweep(args) -> int:
                          num_samples=trials, metric=args.metric, seed=args.seed,
                          search=args.search, early_stopping=not args.no_early_stopping,
                          warm_start=args.warm_start, brackets=args.brackets)
-    commands.sweep(options, args.study, overrides, _where(args), args.storage, args.address)
+    commands.sweep(options, args.study, overrides, _where(args), args.storage, args.address,
+                   args.quiet)
     return 0
 
 
@@ -131,6 +134,8 @@ HANDLERS = {
     "predict": lambda a: _ran(commands.predict(a.model, a.clip, a.start,
                                                Path(a.out).expanduser())),
     "ui": lambda a: commands.ui(_where(a), a.host, a.port),
+    "dashboard": lambda a: commands.dashboard(a.name, Workspace.at(a.workdir), a.storage,
+                                              a.host, a.port),
     "config": lambda a: commands.show_config(a.task),
     "data": lambda a: commands.data(a.kind, Path(a.out).expanduser(), a.sequences, a.seed),
     "demo": lambda a: demo.run(_where(a), a.smoke, a.with_video),
@@ -150,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if not debug:
         for name in QUIETED_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    os.environ.setdefault(ARTIFACT_BARS_ENV, "false")
     try:
         return HANDLERS[args.command](args)
     except Exception as error:

@@ -6,13 +6,12 @@ machine that has torch and nothing else of Ray, MLflow or Optuna.
 """
 
 import json
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from cvae_study.study import config
+from cvae_study.study import config, serving
 from cvae_study.study import names as n
 from cvae_study.study.config import Overrides
 from cvae_study.study.errors import UsageError
@@ -126,15 +125,18 @@ def _print_sweep(result) -> None:
 
 
 def sweep(options, study_file: str | None, overrides: Overrides, where: Workspace,
-          storage: str | None = None, address: str | None = None):
-    """A new study (options: a tune.sweep.SweepOptions) -> its SweepResult."""
+          storage: str | None = None, address: str | None = None, quiet: bool = False):
+    """A new study (options: a tune.sweep.SweepOptions) -> its SweepResult. quiet: no live
+    view, only errors and its final lines."""
     from cvae_study.study.tune import sweep as sweeps
 
     prepared = sweeps.prepare(options, study_file, overrides, _results_store(where, storage),
-                              where.tracking_uri)
-    result = sweeps.run(prepared, address=address)
+                              where.tracking_uri, where.workdir)
+    result = sweeps.run(prepared, address=address, quiet=quiet)
     _print_sweep(result)
     print(f"Resume it:    cvae-study resume {options.name} --workdir {where.workdir}")
+    if prepared.journal:
+        print(f"Dashboard:    cvae-study dashboard {options.name} --workdir {where.workdir}")
     return result
 
 
@@ -236,33 +238,51 @@ def predict(model: str | Path, clip: str | Path, start: int, out: Path) -> Path:
     return written
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _warn_if_served_beyond(host: str, what: str) -> None:
+    if host not in serving.LOOPBACK:
+        print(f"warning: --host {host} serves {what} to your network, with no "
+              "authentication", file=sys.stderr)
 
 
 def ui(where: Workspace, host: str, port: int) -> int:
     from cvae_study.study.tracking import ui
 
     uri = where.tracking_uri
-    if host not in ui.LOOPBACK:
-        print(f"warning: --host {host} serves the MLflow store to your network, with no "
-              "authentication", file=sys.stderr)
-    # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both stop the server cleanly, even when
-    # this process was started with SIGINT ignored (as background jobs are).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
+    _warn_if_served_beyond(host, "the MLflow store")
+    serving.stop_on_signals()
     server = ui.start(uri, host, port)
     base = f"http://{host}:{port}"
-    print(f"MLflow UI: {base}  (store {uri}; Ctrl-C stops it)")
-    for name, link in ui.study_links(uri, base).items():
-        print(f"  study {name}: {link}")
     try:
-        server.wait()
-    except KeyboardInterrupt:
-        print("stopping the MLflow UI")
-    finally:
-        ui.stop(server)
-    return 0
+        studies = ui.study_links(uri, base)
+    except BaseException:  # the server is in its own session: it would outlive us
+        serving.stop(server)
+        raise
+    print(f"MLflow UI: {base}  (store {uri}; Ctrl-C stops it)")
+    for name, links in studies.items():
+        print(f"  study {name}, trials by {links.objective}: {links.trials}")
+        print(f"  study {name}, {links.objective} per epoch: {links.chart}")
+    return serving.serve(server, "the MLflow UI")
+
+
+def dashboard(name: str, where: Workspace, storage: str | None, host: str, port: int) -> int:
+    """optuna-dashboard over study `name`'s Optuna journal, until Ctrl-C."""
+    from cvae_study.study import dashboard
+    from cvae_study.study.tune import ablate as ablations
+    from cvae_study.study.tune import sweep as sweeps
+
+    command = dashboard.script()  # a missing extra is named before anything is read
+    store = _results_store(where, storage)
+    if ablations.is_ablation(name, store):
+        raise dashboard.DashboardError(f"{name!r} is an ablation, a grid with no search; "
+                                       "the dashboard shows the search of a study")
+    saved = sweeps.load(name, store, None)  # an unknown name lists the studies there are
+    journal = dashboard.check_journal(name, saved.journal)
+    _warn_if_served_beyond(host, f"study {name}'s search (which the dashboard can edit)")
+    serving.stop_on_signals()
+    server = dashboard.start(command, journal, host, port)
+    print(f"Optuna dashboard: http://{host}:{port}/dashboard  (study {name}, journal "
+          f"{journal}; Ctrl-C stops it)")
+    return serving.serve(server, "the Optuna dashboard")
 
 
 def show_config(task: str) -> int:

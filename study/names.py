@@ -25,6 +25,11 @@ VAL_PSNR_COPY_LAST = "val/psnr_copy_last"  # the baseline: every future frame = 
 # The same clips predicted with the conditions of other clips: how much the condition matters.
 VAL_PSNR_OTHER_CONDITION = "val/psnr_other_condition"
 EPOCH_SECONDS = "time/epoch_s"
+# What a trial held (Ray's resources x its wall time), and a study's totals on its parent run
+CPU_SECONDS, GPU_SECONDS = "cost/cpu_seconds", "cost/gpu_seconds"
+CPU_HOURS, GPU_HOURS = "cost/cpu_hours", "cost/gpu_hours"
+EPOCHS_RUN = "cost/epochs_run"  # epochs the study's trials trained
+EPOCHS_SAVED = "cost/epochs_saved"  # epochs early stopping spared: stopped trials x epochs left
 
 KL_DIM_PREFIX = "val/kl_dim"
 PSNR_AT_PREFIX = "val/psnr_t"
@@ -138,6 +143,9 @@ METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
 SAMPLES_FILE = "samples.png"  # video bundles: the trial's last prediction strip
 STUDY_FILE = "cvae_study.json"  # in a study's Ray results: what `resume` rebuilds it from
+# The study's Optuna trials as told (Optuna's JournalStorage): beside STUDY_FILE, or in the
+# workdir for a study on remote storage; STUDY_FILE records where.
+OPTUNA_JOURNAL = "optuna-journal.log"
 SPACE_ARTIFACT = "study/space.json"  # of the parent run: the searched space
 FINAL_METRICS_ARTIFACT = "results/final_metrics.json"  # of a `train` run
 ABLATION_PLAN = "ablation/plan.json"  # of an ablation's parent run: its variants and path

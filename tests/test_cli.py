@@ -13,7 +13,7 @@ def sweep_call(monkeypatch):
 
     def run(*argv):
         assert cli.main(["sweep", *argv]) == 0
-        options, study_file, overrides, where, storage, address = calls[-1]
+        options, study_file, overrides, where, storage, address, quiet = calls[-1]
         return options, overrides
 
     return run
@@ -23,6 +23,14 @@ def test_smoke_gives_two_tiny_trials(sweep_call, tmp_path):
     options, overrides = sweep_call("text", "--smoke", "--workdir", str(tmp_path))
     assert options.num_samples == 2
     assert overrides == commands.SMOKE["text"]
+
+
+def test_quiet_reaches_the_sweep(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(commands, "sweep", lambda *args: calls.append(args))
+    for flags, quiet in (([], False), (["--quiet"], True)):
+        assert cli.main(["sweep", "text", "--workdir", str(tmp_path), *flags]) == 0
+        assert calls[-1][-1] is quiet
 
 
 def test_explicit_flags_win_over_smoke(sweep_call, tmp_path):

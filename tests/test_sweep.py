@@ -4,6 +4,7 @@ Trials train the tiny text model on the lab-format files of conftest for a few e
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -140,6 +141,26 @@ def test_trials_reuse_the_worker_processes_instead_of_starting_one_each(finished
     pids = {json.loads(line)["pid"] for path in Path(study.path).glob("*/result.json")
             for line in path.read_text().splitlines()}
     assert len(result.trials) == 8 and 1 <= len(pids) <= 2  # --max-concurrent 2
+    _, runs = trial_runs(study)
+    assert 1 <= len({run.data.tags[m.WORKER] for run in runs}) <= 2  # a lane per worker
+
+
+def test_what_a_study_cost_is_on_its_trial_runs_and_its_parent(finished_study):
+    study, result = finished_study
+    client, runs = trial_runs(study)
+    seconds = {}
+    for run in runs:
+        last = json.loads(Path(run.data.tags["ray.trial_path"], "result.json")
+                          .read_text().splitlines()[-1])
+        seconds[run.data.tags[TRIAL_ID]] = last["time_total_s"]
+        # one CPU per trial, no GPU: CPU-seconds are the trial's wall time as Tune counts it
+        assert run.data.metrics[m.CPU_SECONDS] == pytest.approx(last["time_total_s"])
+        assert run.data.metrics[m.GPU_SECONDS] == 0
+    parent = client.get_run(result.parent_run_id).data.metrics
+    assert parent[m.CPU_HOURS] == pytest.approx(sum(seconds.values()) / 3600)
+    assert parent[m.EPOCHS_RUN] == sum(t["epochs"] for t in result.trials)
+    assert parent[m.EPOCHS_SAVED] == sum(4 - t["epochs"] for t in result.trials
+                                         if t["outcome"] == STOPPED_EARLY) > 0
 
 
 def test_trials_asha_stopped_are_pruned_in_optuna_with_their_epoch_values(finished_study):
@@ -307,10 +328,16 @@ def test_an_existing_study_name_is_refused(finished_study, capsys):
     assert code == 2 and "already exists" in capsys.readouterr().err
 
 
-def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, capsys):
+def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, capfd):
     code = cli.main(["demo", "--smoke", "--workdir", str(tmp_path)])
-    out = capsys.readouterr().out
+    out, err = capfd.readouterr()  # what reached the terminal, from every library
     assert code == 0
+    # the live view's final lines, and none of Ray's, Optuna's or MLflow's chatter
+    assert re.search(r"study demo-\S+ ended: 2 of 2 trials ended \(2 completed", out)
+    assert re.search(r"cost: [0-9.]+ CPU-hours held; no trial was stopped early", out)
+    for chatter in ("SearchGenerator", "TensorBoard", "A new study created",
+                    "Downloading artifacts", "View detailed results"):
+        assert chatter not in out + err
     summary = json.loads(out[out.index("\n{") : out.index("\nMLflow store:")])
     assert summary["trials"] == 2 and summary["best"] is not None
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"

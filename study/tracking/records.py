@@ -29,6 +29,11 @@ def _epoch_metrics(result: dict[str, Any]) -> dict[str, float]:
     return chosen
 
 
+def _points(metrics: dict[str, float], step: int = 0) -> list[Metric]:
+    timestamp = int(time.time() * 1000)
+    return [Metric(key, float(value), timestamp, step) for key, value in metrics.items()]
+
+
 class StudyRecords:
     def __init__(self, uri: str, name: str):
         open_store(uri)
@@ -76,9 +81,11 @@ class StudyRecords:
         self.client.set_terminated(run_id, n.MLFLOW_STATUS[n.ERRORED])
         self.client.delete_run(run_id)
 
-    def close_parent(self, run_id: str, summary: dict[str, Any], status: str) -> None:
+    def close_parent(self, run_id: str, summary: dict[str, Any], status: str,
+                     metrics: dict[str, float] | None = None) -> None:
         tags = {f"{n.STUDY_PREFIX}{key}": str(value) for key, value in summary.items()}
-        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        self.client.log_batch(run_id, metrics=_points(metrics or {}),
+                              tags=[RunTag(k, v) for k, v in tags.items()])
         self.client.set_terminated(run_id, status)
 
     # ---- one run per trial ----------------------------------------------------------------
@@ -117,9 +124,7 @@ class StudyRecords:
         if epoch <= self.logged_epoch.get(trial_id, 0):
             return
         run_id = self.runs[trial_id]
-        timestamp = int(time.time() * 1000)
-        points = [Metric(key, value, timestamp, epoch)
-                  for key, value in _epoch_metrics(result).items()]
+        points = _points(_epoch_metrics(result), epoch)
         for start in range(0, len(points), MAX_BATCH):
             self.client.log_batch(run_id, metrics=points[start:start + MAX_BATCH])
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
@@ -131,7 +136,9 @@ class StudyRecords:
         run_id = self.runs[trial_id]
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
-    def trial_ended(self, trial_id: str, outcome: str, tags: dict[str, str]) -> None:
+    def trial_ended(self, trial_id: str, outcome: str, tags: dict[str, str],
+                    metrics: dict[str, float] | None = None) -> None:
+        self.client.log_batch(self.runs[trial_id], metrics=_points(metrics or {}))
         self.trial_tags(trial_id, {n.OUTCOME: outcome, **tags})
         self.client.set_terminated(self.runs[trial_id], n.MLFLOW_STATUS[outcome])
 

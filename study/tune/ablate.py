@@ -13,6 +13,7 @@ import statistics
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import ray
@@ -29,6 +30,7 @@ from cvae_study.study.tracking.store import open_store, store_lock
 from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_trial
 from cvae_study.study.tune import sweep as sweeps
 from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
+from cvae_study.study.tune.live import LiveView, keys_of
 from cvae_study.study.tune.storage import ResultsStore
 from cvae_study.study.tune.trainable import run_variant
 
@@ -153,7 +155,11 @@ def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callba
             tune_config=tune.TuneConfig(max_concurrent_trials=ablation.max_concurrent,
                                         trial_dirname_creator=sweeps.trial_dirname,
                                         reuse_actors=True),
-            run_config=sweeps.run_config(runner, tune_name, recorder, callbacks))
+            run_config=sweeps.run_config(
+                runner, tune_name, recorder,
+                LiveView(tune_name, plan.metric, runner.options.mode,
+                         len(variants) * len(plan.seeds), plan.epochs,
+                         partial(keys_of, (n.VARIANT, "train.seed"))), callbacks))
     values: dict[str, dict[int, float]] = defaultdict(dict)
     for result in tuner.fit():
         last = result.metrics or {}

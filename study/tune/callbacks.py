@@ -1,4 +1,5 @@
-"""Tune callbacks of a study, run by the driver: MLflow records and a line per trial."""
+"""Tune callbacks of a study, run by the driver: its MLflow records (the console view is
+tune.live)."""
 
 import json
 
@@ -6,6 +7,7 @@ from ray import tune
 
 from cvae_study.study import names as n
 from cvae_study.study.tracking.records import StudyRecords
+from cvae_study.study.tune.cost import trial_cost
 from cvae_study.study.tune.trainable import trial_outcome
 
 
@@ -64,32 +66,13 @@ class MlflowRecorder(tune.Callback):
         tags = {n.TRIAL_PATH: trial.path}
         if trial.checkpoint is not None:
             tags[n.CHECKPOINT] = trial.checkpoint.path
-        self.records.trial_ended(trial.trial_id, trial_outcome(trial.last_result, False), tags)
+        self.records.trial_ended(trial.trial_id, trial_outcome(trial.last_result, False), tags,
+                                 trial_cost(trial))
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self.records.trial_ended(trial.trial_id, trial_outcome(None, True),
-                                 {n.ERROR_FILE: trial.error_file or ""})
+                                 {n.ERROR_FILE: trial.error_file or ""}, trial_cost(trial))
 
     def on_experiment_end(self, trials, **info) -> None:
         self.records.abandon_unknown(self.parent_id, {trial.trial_id for trial in trials},
                                      self.describe.scope if self.describe else None)
-
-
-class TrialLog(tune.Callback):
-    """One line per trial as it starts and ends, in place of Tune's tables."""
-
-    def __init__(self, metric: str):
-        self.metric = metric
-
-    def on_trial_start(self, iteration, trials, trial, **info) -> None:
-        print(f"trial {trial.trial_id} started", flush=True)
-
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        last = trial.last_result or {}
-        value = last.get(self.metric)
-        shown = f"{self.metric} {value:.4f}" if isinstance(value, float) else ""
-        print(f"trial {trial.trial_id} {trial_outcome(last, False)} after "
-              f"{last.get('training_iteration', 0)} epochs {shown}", flush=True)
-
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        print(f"trial {trial.trial_id} errored: see {trial.error_file}", flush=True)

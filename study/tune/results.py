@@ -8,6 +8,7 @@ from typing import Any
 from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.tracking.records import StudyRecords
+from cvae_study.study.tune.cost import FinishedTrial, StudyCost, held, study_cost
 from cvae_study.study.tune.trainable import trial_outcome
 
 SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_MORPH,
@@ -21,6 +22,7 @@ class SweepResult:
     best: dict[str, Any] | None
     experiment_id: str
     parent_run_id: str
+    cost: StudyCost | None = None
     searcher: Any = None  # the StudySearch of a new study (its Optuna study), for inspection
 
     def summary(self) -> dict[str, Any]:
@@ -30,6 +32,7 @@ class SweepResult:
         options = self.sweep.options
         return {"study": options.name, "metric": options.metric,
                 "trials": len(self.trials), "outcomes": outcomes, "best": self.best,
+                "cost": self.cost.metrics() if self.cost else None,
                 "ray_results": self.sweep.storage.display(options.name),
                 "mlflow": {"tracking_uri": self.sweep.uri, "experiment_id": self.experiment_id,
                            "parent_run_id": self.parent_run_id}}
@@ -39,10 +42,13 @@ def summarise(sweep, results, records: StudyRecords, parent_id: str,
               searcher=None) -> SweepResult:
     """Tune's results of a study -> a SweepResult; the best trial tagged on the parent run."""
     options = sweep.options
-    trials = []
+    trials, finished_trials = [], []
     for result in results:
         last = result.metrics or {}
         outcome = trial_outcome(last, result.error is not None)
+        finished_trials.append(FinishedTrial(
+            outcome, last.get("training_iteration", 0),
+            held(options.cpus_per_trial, options.gpus_per_trial, last.get("time_total_s", 0))))
         trials.append({
             "trial_id": last.get("trial_id", Path(result.path).name),
             "outcome": outcome,
@@ -59,5 +65,6 @@ def summarise(sweep, results, records: StudyRecords, parent_id: str,
     outcome_tags = {"best_trial_id": best["trial_id"] if best else "none",
                     f"best_{options.metric}": best[options.metric] if best else "none",
                     "trials": len(trials)}
-    records.close_parent(parent_id, outcome_tags, n.MLFLOW_STATUS[n.COMPLETED])
-    return SweepResult(sweep, trials, best, records.experiment_id, parent_id, searcher)
+    cost = study_cost(finished_trials, sweep.epochs)
+    records.close_parent(parent_id, outcome_tags, n.MLFLOW_STATUS[n.COMPLETED], cost.metrics())
+    return SweepResult(sweep, trials, best, records.experiment_id, parent_id, cost, searcher)

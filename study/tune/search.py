@@ -4,6 +4,7 @@ Ray's OptunaSearch tells Optuna every trial that ends without an error as COMPLE
 trial ASHA stopped after one epoch would count as if its one-epoch score were final.
 StudySearch tells Optuna what happened: stopped trials are PRUNED (Optuna keeps their
 per-epoch values), diverged trials COMPLETE at the metric's worst value, errored ones FAIL.
+Each epoch's value is told once: the first time it is reported.
 """
 
 import optuna
@@ -29,10 +30,21 @@ class StudySearch(OptunaSearch):
     def optuna_study(self) -> optuna.Study:
         return self._ot_study
 
+    def suggest(self, trial_id: str) -> dict | None:
+        config = super().suggest(trial_id)
+        if trial_id in self._ot_trials:  # named as MLflow tags the trial's run, so a
+            # trial on the dashboard is found there
+            self._ot_trials[trial_id].set_user_attr(n.TRIAL_ID, trial_id)
+        return config
+
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if self.metric in result:  # a diverged trial's last result is its worst score
+        step = result["training_iteration"]
+        # A diverged trial's last result is its worst score, told by on_trial_complete. An
+        # epoch reported again (a trial restored from its checkpoint) keeps its first value.
+        if (self.metric in result and trial_id not in self._completed_trials
+                and step > self._last_step.get(trial_id, 0)):
             super().on_trial_result(trial_id, result)
-            self._last_step[trial_id] = result["training_iteration"]
+            self._last_step[trial_id] = step
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
@@ -50,6 +62,27 @@ class StudySearch(OptunaSearch):
         self._ot_study.tell(trial, value, state=state)
         self._completed_trials.add(trial_id)
 
+    def restore(self, checkpoint_path: str) -> None:
+        super().restore(checkpoint_path)
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """A stored Optuna study (a journal) is ahead of the snapshot Tune restores this
+        searcher from when the driver died after that snapshot. What it told since stays
+        as told, once: a trial Tune runs again is not told again. A trial it asked for that
+        the snapshot does not know is abandoned (Tune starts another): FAIL, or the sampler
+        would count it as running forever."""
+        trial_ids = {trial.number: trial_id for trial_id, trial in self._ot_trials.items()}
+        for trial in self._ot_study.get_trials(deepcopy=False):
+            trial_id = trial_ids.get(trial.number)
+            if trial_id is None:
+                if trial.state == TrialState.RUNNING:
+                    self._ot_study.tell(trial.number, state=TrialState.FAIL)
+            elif trial.state.is_finished():
+                self._completed_trials.add(trial_id)
+            elif trial.intermediate_values:
+                self._last_step[trial_id] = max(trial.intermediate_values)
+
 
 def make_sampler(seed: int, num_samples: int, random: bool = False,
                  startup: int | None = None) -> optuna.samplers.BaseSampler:
@@ -64,10 +97,14 @@ def make_sampler(seed: int, num_samples: int, random: bool = False,
 
 
 def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples: int,
-                  random: bool = False, startup: int | None = None) -> StudySearch:
-    """make_sampler's search over a define-by-run space."""
+                  random: bool = False, startup: int | None = None,
+                  storage: optuna.storages.BaseStorage | None = None,
+                  study_name: str | None = None) -> StudySearch:
+    """make_sampler's search over a define-by-run space; its Optuna study `study_name` in
+    `storage` (None: in memory)."""
     return StudySearch(space=space_function, metric=metric, mode=mode,
-                       sampler=make_sampler(seed, num_samples, random, startup))
+                       sampler=make_sampler(seed, num_samples, random, startup),
+                       storage=storage, study_name=study_name)
 
 
 def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1,

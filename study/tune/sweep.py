@@ -1,14 +1,17 @@
 """`cvae-study sweep` and `resume`: build, run and resume a Ray Tune study of a task.
 
 A study is named; its Ray results live in <storage>/<name> (with cvae_study.json, what
-`resume` needs to rebuild it), its MLflow records in the experiment <name>. Every check of
-the user's input happens in `prepare`, before Ray starts.
+`resume` needs to rebuild it), its MLflow records in the experiment <name>, its Optuna study
+in a journal (tune.journal). Every check of the user's input happens in `prepare`, before
+Ray starts.
 """
 
 import dataclasses
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import ray
 from ray import tune
@@ -22,8 +25,9 @@ from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import has_study, open_store, store_lock
-from cvae_study.study.tune import cluster, warm_start
-from cvae_study.study.tune.callbacks import MlflowRecorder, TrialLog
+from cvae_study.study.tune import cluster, journal, warm_start
+from cvae_study.study.tune.callbacks import MlflowRecorder
+from cvae_study.study.tune.live import LiveView, quiet_console
 from cvae_study.study.tune.results import SweepResult, summarise
 from cvae_study.study.tune.search import make_scheduler, make_searcher
 from cvae_study.study.tune.storage import ResultsStore
@@ -67,6 +71,7 @@ class Sweep:
     storage: ResultsStore
     uri: str
     prior: tuple[warm_start.PriorTrial, ...] = ()  # --warm-start's trials, read and checked
+    journal: str = ""  # its Optuna study's journal file; "": in memory (and before journals)
 
     @property
     def path(self) -> str:
@@ -110,25 +115,31 @@ def check_options(options: SweepOptions) -> SweepOptions:
 
 
 def prepare(options: SweepOptions, study_file: str | None, overrides: Overrides,
-            storage: ResultsStore, uri: str) -> Sweep:
-    """Validate everything a new study needs, before Ray starts."""
+            storage: ResultsStore, uri: str, workdir: Path | None = None) -> Sweep:
+    """Validate everything a new study needs, before Ray starts. workdir: where the Optuna
+    journal of a study on remote storage goes (tune.journal)."""
     options = check_options(options)
     space = spaces.build_space(options.task, study_file, overrides)
     if storage.exists(options.name):
         raise SweepError(f"study {options.name!r} already exists in {storage}; continue it "
                          f"with `cvae-study resume {options.name}` or choose another --name")
+    journal_file = journal.journal_path(storage, options.name, workdir)
+    if journal_file and Path(journal_file).exists():  # Optuna would load its trials as ours
+        raise SweepError(f"study {options.name!r}: an Optuna journal of that name is already "
+                         f"at {journal_file}; choose another --name")
     prior = ()
     if options.warm_start:
         open_store(uri)
         prior = tuple(warm_start.from_mlflow(uri, options.warm_start, options.task,
                                              options.metric, space))
     check_data(options.task, space.base)
-    return Sweep(options, space, storage, uri, prior)
+    return Sweep(options, space, storage, uri, prior, journal_file)
 
 
 def save(sweep: Sweep) -> None:
     record = {"options": dataclasses.asdict(sweep.options), "fixed": sweep.space.fixed,
-              "space": spaces.describe(sweep.space)["searched"], "tracking_uri": sweep.uri}
+              "space": spaces.describe(sweep.space)["searched"], "tracking_uri": sweep.uri,
+              "optuna_journal": sweep.journal}
     sweep.storage.write_json(record, sweep.options.name, n.STUDY_FILE)
 
 
@@ -142,7 +153,8 @@ def load(name: str, storage: ResultsStore, uri: str | None) -> Sweep:
     options = SweepOptions(**record["options"])
     space = spaces.saved_space(options.task, spaces.from_description(record["space"]),
                                record["fixed"])
-    return Sweep(options, space, storage, uri or record["tracking_uri"])
+    return Sweep(options, space, storage, uri or record["tracking_uri"],
+                 journal=record.get("optuna_journal", ""))  # none before journals
 
 
 def trial_dirname(trial) -> str:
@@ -153,6 +165,7 @@ def trial_dirname(trial) -> str:
 def connect(sweep: Sweep, address: str | None) -> tuple[bool, int]:
     """Start or join Ray and check the study fits it -> (started here, trials at once)."""
     options = sweep.options
+    quiet_console()
     started = cluster.connect(address)
     try:
         cluster.check_storage(sweep.storage, options.shared_storage)
@@ -170,16 +183,17 @@ def _trainable(sweep: Sweep):
                      options.gpus_per_trial)
 
 
-def run_config(sweep: Sweep, tune_name: str, recorder: MlflowRecorder,
+def run_config(sweep: Sweep, tune_name: str, recorder: MlflowRecorder, view: LiveView,
                callbacks) -> tune.RunConfig:
-    """Where Tune keeps the run, how it retries and checkpoints, and who records it."""
+    """Where Tune keeps the run, how it retries and checkpoints, who records it, and the
+    console's view of it."""
     options = sweep.options
     return tune.RunConfig(
         name=tune_name, storage_path=sweep.storage.root,
         storage_filesystem=sweep.storage.ray_filesystem,
         failure_config=tune.FailureConfig(max_failures=options.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
-        callbacks=[recorder, TrialLog(options.metric), *callbacks], verbose=0)
+        callbacks=[recorder, view, *callbacks], verbose=0)
 
 
 def _open_parent(sweep: Sweep, records: StudyRecords) -> str:
@@ -209,7 +223,8 @@ def _claim(sweep: Sweep) -> tuple[StudyRecords, str]:
         return records, _open_parent(sweep, records)
 
 
-def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
+def run(sweep: Sweep, callbacks=(), address: str | None = None,
+        quiet: bool = False) -> SweepResult:
     """A new study: claim its MLflow parent run, save it, run every trial. Until the trials
     start, a failure leaves nothing in MLflow that would block the name."""
     options = sweep.options
@@ -223,9 +238,11 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
         except BaseException:
             records.discard_parent(parent_id)
             raise
+        told = journal.open_journal(sweep.journal) if sweep.journal else None  # None: memory
         searcher = make_searcher(spaces.SpaceSampler(sweep.space), options.metric,
                                  options.mode, options.seed, options.num_samples,
-                                 random=options.search == "random")
+                                 random=options.search == "random", storage=told,
+                                 study_name=options.name)
         if sweep.prior:  # Tune's snapshots of the searcher keep them for a resume
             seeded = warm_start.add_to(searcher.optuna_study, sweep.space, list(sweep.prior))
             print(f"warm start: {seeded} trials of study {options.warm_start!r} seed the "
@@ -244,6 +261,10 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None) -> SweepResult:
                                         reuse_actors=True),
             run_config=run_config(sweep, options.name,
                                   MlflowRecorder(sweep.uri, options.name, options.task),
+                                  LiveView(options.name, options.metric, options.mode,
+                                           options.num_samples, sweep.epochs,
+                                           partial(spaces.searched_values, sweep.space),
+                                           quiet=quiet),
                                   callbacks))
         results = tuner.fit()
         return summarise(sweep, results, records, parent_id, searcher)
@@ -258,6 +279,9 @@ def resume(sweep: Sweep, address: str | None = None) -> SweepResult:
     if not tune.Tuner.can_restore(sweep.path, storage_filesystem=filesystem):
         raise SweepError(f"study {sweep.options.name!r} at {sweep.path} stopped before Ray "
                          "saved any state; nothing to resume (start it again under a new name)")
+    if sweep.journal and not Path(sweep.journal).is_file():  # the restored search appends to it
+        raise SweepError(f"study {sweep.options.name!r}: its Optuna journal {sweep.journal} is "
+                         "gone; resume the study where it started, with that file in place")
     records = StudyRecords(sweep.uri, sweep.options.name)
     parent_id = records.open_parent({}, {}, {})
     started_ray, _ = connect(sweep, address)
