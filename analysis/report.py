@@ -37,6 +37,7 @@ from cvae_study.analysis.observational import common_rung, sampled_levels_table
 from cvae_study.analysis.runs import StudyTables, load_study
 from cvae_study.study import names as n
 from cvae_study.study.ablation_plan import PATH
+from cvae_study.study.cost import StudyCost
 from cvae_study.study.naming import check_folder
 from cvae_study.study.statistics import Interval
 from cvae_study.study.tracking.store import load_json_artifact
@@ -121,6 +122,11 @@ def _summary(study: StudyTables) -> list[Block]:
             f"{parent.data.params.get(f'{n.STUDY_PREFIX}num_samples', '?')}"
             f" ({status}).\nWall time: {(end - parent.info.start_time) / 60000:.1f} min"
             f" (study run {parent.info.status}).")
+    if n.CPU_HOURS in parent.data.metrics:  # recorded when the study ends
+        cost = StudyCost.from_metrics(parent.data.metrics, len(study.trials),
+                                      int(counts.get(n.STOPPED_EARLY, 0)))
+        sentence = cost.sentence()
+        text += f"\n{sentence[0].upper()}{sentence[1:]}."
     cyclical_only = study.space.get("cyclical_only", [])
     searched = pd.DataFrame(
         [{"knob": key, "values": written_range(entry)

@@ -8,8 +8,8 @@ import pytest
 from rich.console import Console
 
 from cvae_study.study import names as n
+from cvae_study.study.cost import FinishedTrial, held, study_cost
 from cvae_study.study.tune import live
-from cvae_study.study.tune.cost import FinishedTrial, held, study_cost
 from cvae_study.study.tune.live import LiveView, StudyProgress, keys_of
 
 

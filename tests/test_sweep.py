@@ -145,7 +145,9 @@ def test_trials_reuse_the_worker_processes_instead_of_starting_one_each(finished
     assert 1 <= len({run.data.tags[m.WORKER] for run in runs}) <= 2  # a lane per worker
 
 
-def test_what_a_study_cost_is_on_its_trial_runs_and_its_parent(finished_study):
+def test_what_a_study_cost_is_on_its_trial_runs_and_its_parent(finished_study, tmp_path):
+    from cvae_study.analysis.report import write_report
+
     study, result = finished_study
     client, runs = trial_runs(study)
     seconds = {}
@@ -161,6 +163,12 @@ def test_what_a_study_cost_is_on_its_trial_runs_and_its_parent(finished_study):
     assert parent[m.EPOCHS_RUN] == sum(t["epochs"] for t in result.trials)
     assert parent[m.EPOCHS_SAVED] == sum(4 - t["epochs"] for t in result.trials
                                          if t["outcome"] == STOPPED_EARLY) > 0
+    stopped = sum(t["outcome"] == STOPPED_EARLY for t in result.trials)
+    summary = write_report(study.uri, "eight", tmp_path / "report", log_to_mlflow=False)
+    assert (f"Cost: {parent[m.CPU_HOURS]:.2f} CPU-hours held; early stopping ended {stopped} "
+            f"of 8 trials early, sparing {int(parent[m.EPOCHS_SAVED])} of "
+            f"{int(parent[m.EPOCHS_RUN] + parent[m.EPOCHS_SAVED])} epochs") in (
+        summary["markdown"].read_text())
 
 
 def test_trials_asha_stopped_are_pruned_in_optuna_with_their_epoch_values(finished_study):

@@ -6,8 +6,8 @@ import json
 from ray import tune
 
 from cvae_study.study import names as n
+from cvae_study.study.cost import trial_cost
 from cvae_study.study.tracking.records import StudyRecords
-from cvae_study.study.tune.cost import trial_cost
 from cvae_study.study.tune.trainable import trial_outcome
 
 

@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.text import Text
 
 from cvae_study.study import names as n
-from cvae_study.study.tune.cost import FinishedTrial, study_cost, trial_cost
+from cvae_study.study.cost import FinishedTrial, study_cost, trial_cost
 from cvae_study.study.tune.trainable import trial_outcome
 
 TERMINAL_EVERY = 1.0  # seconds between redraws on a terminal

@@ -7,8 +7,8 @@ from typing import Any
 
 from cvae_study.study import names as n
 from cvae_study.study import spaces
+from cvae_study.study.cost import FinishedTrial, StudyCost, held, study_cost
 from cvae_study.study.tracking.records import StudyRecords
-from cvae_study.study.tune.cost import FinishedTrial, StudyCost, held, study_cost
 from cvae_study.study.tune.trainable import trial_outcome
 
 SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_MORPH,

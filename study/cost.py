@@ -1,5 +1,6 @@
 """What a study cost: the resources Ray held for each trial times its wall time, and the
-epochs early stopping spared against running every trial to the end."""
+epochs early stopping spared against running every trial to the end. No Ray here: the
+sweep's callbacks and the report both use it."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +43,13 @@ class StudyCost:
         """The parent run's cost metrics."""
         return {n.CPU_HOURS: self.cpu_seconds / HOUR, n.GPU_HOURS: self.gpu_seconds / HOUR,
                 n.EPOCHS_RUN: self.epochs_run, n.EPOCHS_SAVED: self.epochs_saved}
+
+    @classmethod
+    def from_metrics(cls, metrics: dict[str, float], trials: int,
+                     stopped_early: int) -> "StudyCost":
+        """A study's cost as its parent run recorded it (metrics())."""
+        return cls(trials, metrics[n.CPU_HOURS] * HOUR, metrics[n.GPU_HOURS] * HOUR,
+                   int(metrics[n.EPOCHS_RUN]), int(metrics[n.EPOCHS_SAVED]), stopped_early)
 
     def sentence(self) -> str:
         hours = f"{self.cpu_seconds / HOUR:.2f} CPU-hours"
