@@ -3,7 +3,7 @@
 import argparse
 
 from cvae_study.study.commands import SMOKE_TRIALS
-from cvae_study.study.names import TASKS
+from cvae_study.study.names import SEARCHES, TASKS
 
 DATA_CHOICES = {"text": ("lemminflect", "lab"), "video": ("pushing", "dance")}
 DATA_KEY = {"text": "data.source", "video": "data.kind"}
@@ -176,8 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     _override_args(sweep)
     sweep.add_argument("--seed", type=int, default=0, help="seed of the search")
     sweep.add_argument("--metric", default="", help="objective (default val/score for text, "
-                       "val/psnr for video)")
-    sweep.add_argument("--search", choices=("tpe", "random"), default="tpe")
+                       "val/psnr for video); several, comma-separated, for a trade-off: "
+                       "val/bleu4,val/gaussian")
+    sweep.add_argument("--search", choices=SEARCHES, default="tpe", help="the sampler: TPE "
+                       "(default), random, or NSGA-II (for several objectives)")
     sweep.add_argument("--warm-start", metavar="STUDY", default="",
                        help="seed the sampler with the trials of an earlier study of the task "
                        "in the same MLflow store (same fixed config, space inside this one's)")

@@ -58,6 +58,13 @@ OBJECTIVES: dict[str, dict[str, tuple[str, float]]] = {
     "video": {VAL_PSNR: ("max", 0.0)},
 }
 DEFAULT_OBJECTIVE = {"text": VAL_SCORE, "video": VAL_PSNR}
+SEARCHES = ("tpe", "random", "nsga2")  # a study's samplers (tune.search.make_sampler)
+OBJECTIVE_SEPARATOR = ","  # a multi-objective study's metric: "val/bleu4,val/gaussian"
+
+
+def objectives_of(metric: str) -> tuple[str, ...]:
+    """A study's metric (study.metric) -> its objectives: one, or several for a trade-off."""
+    return tuple(name.strip() for name in metric.split(OBJECTIVE_SEPARATOR))
 TASKS = tuple(OBJECTIVES)
 
 # ---- how a run or a trial ended ---------------------------------------------------------------
@@ -147,6 +154,11 @@ STUDY_FILE = "cvae_study.json"  # in a study's Ray results: what `resume` rebuil
 # workdir for a study on remote storage; STUDY_FILE records where.
 OPTUNA_JOURNAL = "optuna-journal.log"
 SPACE_ARTIFACT = "study/space.json"  # of the parent run: the searched space
+# Of a multi-objective study's parent run: its final Pareto set, {"objectives", "modes",
+# "trials": [{"trial_id", "values": {objective: value}}]}; its trial ids also in the tag
+# study.pareto_trials (comma-separated)
+PARETO_ARTIFACT = "study/pareto.json"
+PARETO_TAG = "study.pareto_trials"
 FINAL_METRICS_ARTIFACT = "results/final_metrics.json"  # of a `train` run
 ABLATION_PLAN = "ablation/plan.json"  # of an ablation's parent run: its variants and path
 

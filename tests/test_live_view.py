@@ -27,7 +27,7 @@ def report(view, trial, epoch, value, seconds, outcome=n.RUNNING):
 
 
 def test_progress_counts_best_and_time_left_by_hand():
-    progress = StudyProgress("val/score", "max", total=4, epochs=6,
+    progress = StudyProgress(("val/score",), ("max",), total=4, epochs=6,
                              knobs=partial(keys_of, ("kl.cycles",)), started=100.0)
     progress.started_trial("a", {"kl.cycles": 2, "optim.lr": 0.1})
     progress.started_trial("b", {"kl.cycles": 4})
@@ -40,10 +40,10 @@ def test_progress_counts_best_and_time_left_by_hand():
     # now trials are expected to run 2 epochs, as the one that ended did: 2 waiting x 2 +
     # b's 0 left = 4 epochs
     assert progress.seconds_left(140.0) == pytest.approx(40.0)
-    assert progress.best()[0] == "b"
+    assert progress.front()[0][0] == "b"
     progress.result("b", {"training_iteration": 3, n.OUTCOME: n.DIVERGED, "val/score": -1.0})
     progress.ended("b", n.DIVERGED, held(1, 0, 30))
-    assert progress.best()[0] == "a"  # a diverged trial's worst score is not a best
+    assert progress.front()[0][0] == "a"  # a diverged trial's worst score is not a best
     lines = progress.lines(140.0)
     assert lines[0] == ("2 of 4 trials ended (0 completed, 1 stopped early, 1 diverged, "
                         "0 errored); 0 running, 2 waiting")
@@ -52,11 +52,11 @@ def test_progress_counts_best_and_time_left_by_hand():
 
 
 def test_best_so_far_follows_the_mode():
-    progress = StudyProgress("val/loss", "min", 2, 3, dict, started=0.0)
+    progress = StudyProgress(("val/loss",), ("min",), 2, 3, dict, started=0.0)
     for trial_id, value in (("a", 2.0), ("b", 1.0)):
         progress.started_trial(trial_id, {})
         progress.result(trial_id, {"training_iteration": 1, "val/loss": value})
-    assert progress.best()[0] == "b"
+    assert progress.front()[0][0] == "b"
 
 
 def test_a_study_cost_sums_held_resources_and_counts_the_epochs_spared():
@@ -76,7 +76,7 @@ def test_a_study_cost_sums_held_resources_and_counts_the_epochs_spared():
 
 def plain_view(total=3):
     out = io.StringIO()
-    view = LiveView("s", "val/score", "max", total, 4, partial(keys_of, ("kl.cycles",)),
+    view = LiveView("s", ("val/score",), ("max",), total, 4, partial(keys_of, ("kl.cycles",)),
                     console=Console(file=out, width=200))
     view.setup()
     return view, out
@@ -117,12 +117,12 @@ def test_a_resumed_study_counts_the_trials_that_ended_before_it():
     before.status, before.last_result = "TERMINATED", {
         "training_iteration": 4, "val/score": 0.2, n.OUTCOME: n.COMPLETED, "time_total_s": 60}
     view.on_step_end(0, [before, fake_trial("b")])
-    assert view.progress.count(n.COMPLETED) == 1 and view.progress.best()[0] == "a"
+    assert view.progress.count(n.COMPLETED) == 1 and view.progress.front()[0][0] == "a"
 
 
 def test_on_a_terminal_the_view_is_redrawn_in_place_and_leaves_its_final_lines():
     out = io.StringIO()
-    view = LiveView("s", "val/score", "max", 1, 4, dict,
+    view = LiveView("s", ("val/score",), ("max",), 1, 4, dict,
                     console=Console(file=out, force_terminal=True, width=120))
     view.setup()
     trial = fake_trial("a")
@@ -140,7 +140,7 @@ def test_on_a_terminal_the_view_is_redrawn_in_place_and_leaves_its_final_lines()
 
 def test_a_quiet_view_says_only_errors_and_its_final_lines():
     out = io.StringIO()
-    view = LiveView("s", "val/score", "max", 2, 4, dict,
+    view = LiveView("s", ("val/score",), ("max",), 2, 4, dict,
                     console=Console(file=out, force_terminal=True, width=120), quiet=True)
     view.setup()
     a, b = fake_trial("a"), fake_trial("b")
@@ -156,3 +156,17 @@ def test_a_quiet_view_says_only_errors_and_its_final_lines():
     assert lines[0] == "trial b errored: see /tmp/b/error.txt"
     assert lines[1].startswith("study s ended: 2 of 2 trials ended (1 completed")
     assert "\x1b[" not in out.getvalue()  # nothing redrawn
+
+
+def test_a_study_of_two_objectives_shows_its_front_so_far():
+    progress = StudyProgress(("val/bleu4", "val/gaussian"), ("max", "max"), 3, 6, dict,
+                             started=0.0)
+    for trial_id, values in (("a", (0.8, 0.1)), ("b", (0.5, 0.4)), ("c", (0.4, 0.3))):
+        progress.started_trial(trial_id, {})
+        progress.result(trial_id, {"training_iteration": 2, "val/bleu4": values[0],
+                                   "val/gaussian": values[1]})
+    # c is beaten by b on both: the front is a and b, a trade-off
+    assert {trial_id for trial_id, _ in progress.front()} == {"a", "b"}
+    line = progress.lines(10.0)[1]
+    assert line.startswith("front of 2 by val/bleu4, val/gaussian: trial ")
+    assert "trial a (0.800, 0.100, epoch 2)" in line and "trial c" not in line

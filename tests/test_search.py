@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import pytest
 from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 
@@ -74,3 +75,39 @@ def test_asha_ranks_a_cyclical_trial_only_at_the_end_of_a_cycle():
     # does that); it is not ranked again until its clock passes the next rung.
     assert report(cyclical, 3, 0.1) == CONTINUE
     assert report(weak, 1, 0.1) == STOP  # the same weak score, ranked: stopped
+
+
+def run_two_objectives(searcher, trial_id, epochs, outcome, error=False):
+    searcher.suggest(trial_id)
+    for epoch in range(1, epochs + 1):
+        result = {"val/bleu4": 0.1 * epoch, "val/gaussian": 0.05 * epoch,
+                  "training_iteration": epoch, OUTCOME: outcome if epoch == epochs else RUNNING}
+        if epoch < epochs:
+            searcher.on_trial_result(trial_id, result)
+    searcher.on_trial_complete(trial_id, result, error=error)
+
+
+@pytest.mark.parametrize(("search", "sampler"), [("tpe", "TPESampler"),
+                                                 ("nsga2", "NSGAIISampler")])
+def test_a_study_of_two_objectives_tells_optuna_both_final_values(search, sampler):
+    searcher = make_searcher(SpaceSampler(build_space("text")), ["val/bleu4", "val/gaussian"],
+                             ["max", "max"], 0, 8, search=search)
+    assert type(searcher.optuna_study.sampler).__name__ == sampler
+    assert len(searcher.optuna_study.directions) == 2
+    run_two_objectives(searcher, "done", 3, COMPLETED)
+    run_two_objectives(searcher, "stopped", 1, RUNNING)  # stopped by the scheduler
+    run_two_objectives(searcher, "crashed", 1, RUNNING, error=True)
+    done, stopped, crashed = searcher.optuna_study.get_trials(deepcopy=False)
+    assert done.state == TrialState.COMPLETE
+    assert done.values == pytest.approx([0.3, 0.15])
+    # Optuna keeps no per-epoch values of a multi-objective trial
+    assert done.intermediate_values == {} and stopped.intermediate_values == {}
+    assert stopped.state == TrialState.PRUNED and stopped.values is None
+    assert crashed.state == TrialState.FAIL
+
+
+def test_several_objectives_are_stopped_early_by_multi_objective_asha():
+    from cvae_study.study.tune.mo_asha import MultiObjectiveASHA
+
+    scheduler = make_scheduler(["val/bleu4", "val/gaussian"], ["max", "max"], epochs=9)
+    assert isinstance(scheduler, MultiObjectiveASHA) and scheduler.milestones == (1, 3, 9)

@@ -300,7 +300,13 @@ def _finished_trials(uri) -> int:
     (["--name", "a/b"], "no path separators"),
     (["--num-samples", "0"], "--num-samples 0: must be at least 1"),
     (["--brackets", "0"], "--brackets 0: must be at least 1"),
-    (["--metric", "val/nope"], "--metric 'val/nope': not an objective"),
+    (["--metric", "val/nope"], "--metric 'val/nope': 'val/nope' is not an objective"),
+    (["--metric", "val/bleu4,val/psnr"], "'val/psnr' is not an objective of the text task"),
+    (["--metric", "val/bleu4,val/bleu4"], "val/bleu4 is named twice"),
+    (["--metric", "val/bleu4,val/gaussian", "--brackets", "3"],
+     "--brackets 3: a study of several objectives"),
+    (["--metric", "val/bleu4,val/gaussian", "--warm-start", "earlier"],
+     "--warm-start earlier: a study of several objectives"),
     (["--set", "kl.ratio=2"], "kl.ratio: 2.0 is out of range"),
     (["--set", "kl.nope=1"], "unknown config key 'kl.nope'"),
     (["--data", "lab", "--data-dir", "/nonexistent/lab"], "/nonexistent/lab"),
@@ -376,3 +382,33 @@ def test_a_notebook_lists_and_loads_studies_by_their_workdir(finished_study):
     tables = load_study("eight", workdir_of(study))
     assert len(tables.trials) == 8 and tables.metric == m.VAL_BLEU4_SEEN
     assert set(tables.history["trial_id"]) == set(tables.trials["trial_id"])
+
+
+def test_a_study_of_two_objectives_records_its_pareto_front(tmp_path, lab_dir, tiny_args):
+    objectives = (m.VAL_BLEU4, m.VAL_BLEU4_SEEN)  # both move in a tiny model
+    study = new_study(tmp_path, lab_dir, tiny_args, "trade", epochs=3, num_samples=6,
+                      max_concurrent=2, metric=",".join(objectives))
+    result = sweep.run(study)
+    assert result.best is None and result.summary()["pareto"] == result.pareto
+    finished = [t for t in result.trials if t["outcome"] == COMPLETED]
+    # the front by hand: the completed trials no other completed trial beats on both
+    def beaten(t):
+        return any(all(o[k] >= t[k] for k in objectives) and any(o[k] > t[k] for k in objectives)
+                   for o in finished)
+    assert {t["trial_id"] for t in result.pareto} == {
+        t["trial_id"] for t in finished if not beaten(t)}
+    optuna_study = result.searcher.optuna_study
+    assert len(optuna_study.directions) == 2
+    states = [trial.state for trial in optuna_study.get_trials()]
+    assert states.count(TrialState.COMPLETE) == len(finished)
+    assert states.count(TrialState.PRUNED) == sum(t["outcome"] == STOPPED_EARLY
+                                                  for t in result.trials)
+    client = MlflowClient(study.uri)
+    parent = client.get_run(result.parent_run_id)
+    assert parent.data.params["study.metric"] == "val/bleu4,val/bleu4_seen"
+    assert set(parent.data.tags[m.PARETO_TAG].split(",")) == {t["trial_id"] for t in result.pareto}
+    recorded = json.loads(Path(client.download_artifacts(result.parent_run_id,
+                                                         m.PARETO_ARTIFACT)).read_text())
+    assert recorded["objectives"] == list(objectives) and recorded["modes"] == ["max", "max"]
+    assert {t["trial_id"]: t["values"] for t in recorded["trials"]} == {
+        t["trial_id"]: {k: t[k] for k in objectives} for t in result.pareto}

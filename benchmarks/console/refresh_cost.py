@@ -31,7 +31,7 @@ TRIALS = 24
 
 
 def redraw_seconds() -> float:
-    view = LiveView("bench", "val/score", "max", TRIALS, 12, partial(keys_of, ("kl.cycles",)),
+    view = LiveView("bench", ("val/score",), ("max",), TRIALS, 12, partial(keys_of, ("kl.cycles",)),
                     console=Console(file=io.StringIO(), force_terminal=True, width=120))
     view.setup()
     for i in range(TRIALS):

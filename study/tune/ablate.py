@@ -100,6 +100,9 @@ def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: R
     if is_ablation(options.study, storage):
         raise ap.AblationError(f"{options.study!r} is an ablation; ablate the study it ablates")
     study = sweeps.load(options.study, storage, uri)
+    if study.options.multi_objective:
+        raise ap.AblationError(f"study {options.study!r} has several objectives "
+                               f"({study.options.metric}): an ablation measures one")
     name = check_name(options.name or f"{options.study}-ablation", "--name")
     if storage.exists(name):
         raise ap.AblationError(f"{name!r} already exists in {storage}; continue it with "
@@ -157,7 +160,7 @@ def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callba
                                         reuse_actors=True),
             run_config=sweeps.run_config(
                 runner, tune_name, recorder,
-                LiveView(tune_name, plan.metric, runner.options.mode,
+                LiveView(tune_name, (plan.metric,), (plan.mode,),
                          len(variants) * len(plan.seeds), plan.epochs,
                          partial(keys_of, (n.VARIANT, "train.seed"))), callbacks))
     values: dict[str, dict[int, float]] = defaultdict(dict)

@@ -22,11 +22,13 @@ from rich.text import Text
 
 from cvae_study.study import names as n
 from cvae_study.study.cost import FinishedTrial, study_cost, trial_cost
+from cvae_study.study.pareto import pareto_ranking
 from cvae_study.study.tune.trainable import trial_outcome
 
 TERMINAL_EVERY = 1.0  # seconds between redraws on a terminal
 PLAIN_EVERY = 30.0  # seconds between plain status lines
 KNOBS_SHOWN = 4  # of the best trial's searched values
+FRONT_SHOWN = 3  # trials of a front of several objectives
 TUNE_OUTPUT_ENV = "RAY_AIR_NEW_OUTPUT"
 SNAPSHOT_WARNING_ENV = "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S"
 ENDED = (n.COMPLETED, n.STOPPED_EARLY, n.DIVERGED, n.ERRORED)
@@ -63,16 +65,17 @@ def _clock(seconds: float) -> str:
 class TrialState:
     status: str = n.RUNNING  # or one of ENDED
     epoch: int = 0
-    value: float | None = None  # the objective at its latest epoch
+    values: tuple[float, ...] | None = None  # the objectives at its latest epoch
     knobs: dict | None = None
 
 
 class StudyProgress:
-    """Counts, the best so far and the time left, from Tune's trial events (no Ray here)."""
+    """Counts, the best so far (of several objectives: the front so far) and the time
+    left, from Tune's trial events (no Ray here)."""
 
-    def __init__(self, metric: str, mode: str, total: int, epochs: int,
-                 knobs: Callable[[dict], dict], started: float):
-        self.metric, self.sign = metric, 1 if mode == "max" else -1
+    def __init__(self, objectives: tuple[str, ...], modes: tuple[str, ...], total: int,
+                 epochs: int, knobs: Callable[[dict], dict], started: float):
+        self.objectives, self.modes = objectives, modes
         self.total, self.epochs, self.knobs = total, epochs, knobs
         self.started = started
         self.trials: dict[str, TrialState] = {}
@@ -84,23 +87,43 @@ class StudyProgress:
     def result(self, trial_id: str, result: dict) -> None:
         state = self.trials.setdefault(trial_id, TrialState())
         state.epoch = result.get("training_iteration", state.epoch)
-        if result.get(n.OUTCOME) != n.DIVERGED and self.metric in result:
-            state.value = result[self.metric]
+        if result.get(n.OUTCOME) != n.DIVERGED and all(o in result for o in self.objectives):
+            state.values = tuple(result[objective] for objective in self.objectives)
 
     def ended(self, trial_id: str, outcome: str, cost: dict[str, float]) -> None:
         state = self.trials.setdefault(trial_id, TrialState())
         state.status = outcome
         if outcome in (n.DIVERGED, n.ERRORED):
-            state.value = None  # not a score to beat
+            state.values = None  # not a score to beat
         self.finished.append(FinishedTrial(outcome, state.epoch, cost))
 
     def count(self, status: str) -> int:
         return sum(state.status == status for state in self.trials.values())
 
-    def best(self) -> tuple[str, TrialState] | None:
+    def front(self) -> list[tuple[str, TrialState]]:
+        """The trials no other beats on every objective, at their latest epochs (of one
+        objective: the best trial)."""
         scored = [(trial_id, state) for trial_id, state in self.trials.items()
-                  if state.value is not None]
-        return max(scored, key=lambda item: self.sign * item[1].value, default=None)
+                  if state.values is not None]
+        if not scored:
+            return []
+        ranking = pareto_ranking([state.values for _, state in scored], self.modes)
+        return [scored[i] for i in ranking.order if ranking.fronts[i] == 0]
+
+    def _front_lines(self) -> list[str]:
+        front = self.front()
+        if not front:
+            return []
+        if len(self.objectives) == 1:
+            trial_id, state = front[0]
+            knobs = ", ".join(f"{key}={_short(value)}"
+                              for key, value in list((state.knobs or {}).items())[:KNOBS_SHOWN])
+            return [f"best {self.objectives[0]} {state.values[0]:.4f}: trial {trial_id} at "
+                    f"epoch {state.epoch} of {self.epochs}" + (f" ({knobs})" if knobs else "")]
+        shown = "; ".join(f"trial {trial_id} ({', '.join(f'{v:.3f}' for v in state.values)}, "
+                          f"epoch {state.epoch})" for trial_id, state in front[:FRONT_SHOWN])
+        more = f"; {len(front) - FRONT_SHOWN} more" if len(front) > FRONT_SHOWN else ""
+        return [f"front of {len(front)} by {', '.join(self.objectives)}: {shown}{more}"]
 
     def seconds_left(self, now: float) -> float | None:
         """Epochs still to run over the epochs per second so far. A trial not yet ended is
@@ -123,13 +146,7 @@ class StudyProgress:
                              for status in ENDED)
         lines = [f"{ended} of {self.total} trials ended ({outcomes}); "
                  f"{self.count(n.RUNNING)} running, {waiting} waiting"]
-        best = self.best()
-        if best:
-            trial_id, state = best
-            knobs = ", ".join(f"{key}={_short(value)}"
-                              for key, value in list((state.knobs or {}).items())[:KNOBS_SHOWN])
-            lines.append(f"best {self.metric} {state.value:.4f}: trial {trial_id} at epoch "
-                         f"{state.epoch} of {self.epochs}" + (f" ({knobs})" if knobs else ""))
+        lines += self._front_lines()
         left = self.seconds_left(now)
         lines.append(f"{_clock(now - self.started)} elapsed" + (
             f", about {_clock(left)} left" if left is not None and ended < self.total else ""))
@@ -139,13 +156,13 @@ class StudyProgress:
 class LiveView(tune.Callback):
     """StudyProgress drawn on the console as the study runs, and its final lines."""
 
-    def __init__(self, title: str, metric: str, mode: str, total: int, epochs: int,
-                 knobs: Callable[[dict], dict], console: Console | None = None,
-                 quiet: bool = False):
+    def __init__(self, title: str, objectives: tuple[str, ...], modes: tuple[str, ...],
+                 total: int, epochs: int, knobs: Callable[[dict], dict],
+                 console: Console | None = None, quiet: bool = False):
         """knobs: a trial's config -> the values shown for the best trial (picklable: Tune
         pickles its callbacks). quiet: only errors and the final lines."""
         self.title, self.quiet = title, quiet
-        self.args = (metric, mode, total, epochs, knobs)
+        self.args = (objectives, modes, total, epochs, knobs)
         self.console = console  # None: the driver's stdout, opened in setup()
         self.progress: StudyProgress | None = None
         self.live: Live | None = None

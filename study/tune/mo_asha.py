@@ -19,9 +19,10 @@ on the rank alone (tests/test_pareto.py compares the two on random results).
 
 Three differences from Ray's _Bracket, on purpose. A trial is judged only at the highest
 rung its clock has reached: a clock that jumps a rung (RUNG_EPOCH with a cyclical KL
-schedule) skips it, where Ray would judge it there later on a mid-cycle score. A result
-missing an objective (a diverged trial reports only the sweep's metric) is not skipped: it
-counts as the worst value there is on that objective. A NaN ranks last (Ray lets it pass:
+schedule) skips it, where Ray's would judge it there later on a mid-cycle score (with its
+default stop_last_trials, which tune.search.make_scheduler turns off for that). A result
+missing an objective is not skipped: it counts as the worst value there is on that
+objective. A NaN ranks last (Ray lets it pass:
 NaN < cutoff is false).
 """
 

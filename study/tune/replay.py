@@ -69,7 +69,7 @@ def replay(space: spaces.SearchSpace, curves: CurveSource, method: Method, seed:
     mode = n.OBJECTIVES[space.task][metric][0]
     num_samples = num_samples or budget
     searcher = make_searcher(spaces.SpaceSampler(space), metric, mode, seed, num_samples,
-                             random=method.sampler == "random", startup=method.startup)
+                             search=method.sampler, startup=method.startup)
     if prior:
         warm_start.add_to(searcher.optuna_study, space, list(prior))
     scheduler = (make_scheduler(metric, mode, epochs, method.brackets, method.reduction_factor)

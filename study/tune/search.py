@@ -5,6 +5,10 @@ trial ASHA stopped after one epoch would count as if its one-epoch score were fi
 StudySearch tells Optuna what happened: stopped trials are PRUNED (Optuna keeps their
 per-epoch values), diverged trials COMPLETE at the metric's worst value, errored ones FAIL.
 Each epoch's value is told once: the first time it is reported.
+
+A study of several objectives (metric and mode lists, as Ray's OptunaSearch takes them)
+tells Optuna each finished trial's final values; Optuna keeps no per-epoch values of a
+multi-objective trial, so a stopped one is PRUNED without them.
 """
 
 import optuna
@@ -13,6 +17,7 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from cvae_study.study import names as n
+from cvae_study.study.tune.mo_asha import MultiObjectiveASHA
 from cvae_study.study.tune.trainable import trial_outcome
 
 # ASHA keeps the best 1 / REDUCTION_FACTOR of the trials at each rung: rungs at epochs 1, 3,
@@ -37,7 +42,13 @@ class StudySearch(OptunaSearch):
             self._ot_trials[trial_id].set_user_attr(n.TRIAL_ID, trial_id)
         return config
 
+    @property
+    def multi_objective(self) -> bool:
+        return isinstance(self.metric, list)
+
     def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if self.multi_objective:
+            return
         step = result["training_iteration"]
         # A diverged trial's last result is its worst score, told by on_trial_complete. An
         # epoch reported again (a trial restored from its checkpoint) keeps its first value.
@@ -53,12 +64,16 @@ class StudySearch(OptunaSearch):
         outcome = trial_outcome(result, error)
         trial = self._ot_trials[trial_id]
         step = (result or {}).get("training_iteration", 0)
-        if outcome in n.FINISHED_OUTCOMES and step > self._last_step.get(trial_id, 0):
+        if (not self.multi_objective and outcome in n.FINISHED_OUTCOMES
+                and step > self._last_step.get(trial_id, 0)):
             # Tune hands the result that ended a trial to on_trial_complete only; record it
             # as that epoch's value too. A PRUNED trial's value is its last such value.
             trial.report(result[self.metric], step)
         state = TrialState[n.OPTUNA_STATE[outcome]]
-        value = result.get(self.metric) if state == TrialState.COMPLETE else None
+        value = None
+        if state == TrialState.COMPLETE:
+            value = ([result.get(metric) for metric in self.metric] if self.multi_objective
+                     else result.get(self.metric))
         self._ot_study.tell(trial, value, state=state)
         self._completed_trials.add(trial_id)
 
@@ -84,31 +99,37 @@ class StudySearch(OptunaSearch):
                 self._last_step[trial_id] = max(trial.intermediate_values)
 
 
-def make_sampler(seed: int, num_samples: int, random: bool = False,
+def make_sampler(search: str, seed: int, num_samples: int,
                  startup: int | None = None) -> optuna.samplers.BaseSampler:
-    """TPE (seeded; Optuna 5's default multivariate TPE with constant liar) or random.
+    """TPE (seeded; Optuna 5's default multivariate TPE with constant liar, in its
+    multi-objective form for several objectives), random, or NSGA-II.
 
     TPE samples at random for its first n_startup_trials (Optuna's default 10, which would
-    make a 12-trial study pure random search), so small studies start modelling sooner."""
-    if random:
+    make a 12-trial study pure random search), so small studies start modelling sooner.
+    NSGA-II's first generation is random too (Optuna's default 50 trials): a third of the
+    study, so it breeds at least two generations more."""
+    if search == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    if search == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed,
+                                             population_size=min(50, max(2, num_samples // 3)))
     startup = startup or min(10, max(2, num_samples // 3))
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
 
 
-def make_searcher(space_function, metric: str, mode: str, seed: int, num_samples: int,
-                  random: bool = False, startup: int | None = None,
+def make_searcher(space_function, metric: str | list[str], mode: str | list[str], seed: int,
+                  num_samples: int, search: str = "tpe", startup: int | None = None,
                   storage: optuna.storages.BaseStorage | None = None,
                   study_name: str | None = None) -> StudySearch:
-    """make_sampler's search over a define-by-run space; its Optuna study `study_name` in
-    `storage` (None: in memory)."""
+    """make_sampler's search over a define-by-run space, of one objective or a list of
+    them; its Optuna study `study_name` in `storage` (None: in memory)."""
     return StudySearch(space=space_function, metric=metric, mode=mode,
-                       sampler=make_sampler(seed, num_samples, random, startup),
+                       sampler=make_sampler(search, seed, num_samples, startup),
                        storage=storage, study_name=study_name)
 
 
-def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1,
-                   reduction_factor: float = REDUCTION_FACTOR) -> ASHAScheduler:
+def make_scheduler(metric: str | list[str], mode: str | list[str], epochs: int,
+                   brackets: int = 1, reduction_factor: float = REDUCTION_FACTOR):
     """ASHA on the comparison clock RUNG_EPOCH: for a cyclical schedule it advances only at
     the end of a KL cycle, so a trial is only ever ranked on an end-of-cycle score.
     brackets > 1: asynchronous Hyperband (each trial in one of `brackets` ASHA brackets,
@@ -122,6 +143,9 @@ def make_scheduler(metric: str, mode: str, epochs: int, brackets: int = 1,
     every rung its clock jumped past (a cycle ending at epoch 3 skips the rung at 1), so a
     cyclical trial would be ranked on a mid-cycle score after all. Each trial ends itself at
     max_t, so nothing else changes."""
+    if isinstance(metric, list):  # several objectives: one bracket, ranked by fronts
+        return MultiObjectiveASHA(metric, mode, max_t=epochs, grace_period=1,
+                                  reduction_factor=reduction_factor, time_attr=n.RUNG_EPOCH)
     return ASHAScheduler(time_attr=n.RUNG_EPOCH, metric=metric, mode=mode, max_t=epochs,
                          grace_period=1, reduction_factor=reduction_factor, brackets=brackets,
                          stop_last_trials=False)

@@ -49,17 +49,37 @@ class SweepOptions:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # fractions pack several trials on one GPU
     shared_storage: bool = False  # a local --storage path every node mounts (NFS)
-    metric: str = ""  # "" = the task's default objective
+    metric: str = ""  # "" = the task's default objective; "a,b": several (a trade-off)
     seed: int = 0
-    search: str = "tpe"  # tpe | random
+    search: str = "tpe"  # tpe | random | nsga2
     early_stopping: bool = True
     max_failures: int = 2  # retries of a trial whose worker died
     warm_start: str = ""  # an earlier study of the task whose trials seed the sampler
     brackets: int = 1  # early stopping: 1 is ASHA, more is asynchronous Hyperband
 
     @property
+    def objectives(self) -> tuple[str, ...]:
+        return n.objectives_of(self.metric)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(n.OBJECTIVES[self.task][objective][0] for objective in self.objectives)
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    @property
     def mode(self) -> str:
-        return n.OBJECTIVES[self.task][self.metric][0]
+        """The mode of a single-objective study's metric (of the first, for several)."""
+        return self.modes[0]
+
+    @property
+    def search_objective(self) -> tuple[str | list[str], str | list[str]]:
+        """(metric, mode) as Ray's OptunaSearch takes them: lists for several objectives."""
+        if self.multi_objective:
+            return list(self.objectives), list(self.modes)
+        return self.metric, self.mode
 
 
 @dataclass(frozen=True)
@@ -107,11 +127,25 @@ def check_options(options: SweepOptions) -> SweepOptions:
                                       and options.gpus_per_trial != int(options.gpus_per_trial)):
         raise SweepError(f"--gpus-per-trial {options.gpus_per_trial}: a fraction up to 1, or "
                          "a whole number of GPUs")
-    metric = options.metric or n.DEFAULT_OBJECTIVE[options.task]
-    if metric not in n.OBJECTIVES[options.task]:
-        raise SweepError(f"--metric {metric!r}: not an objective of the {options.task} task; "
-                         f"choose one of {', '.join(n.OBJECTIVES[options.task])}")
-    return dataclasses.replace(options, metric=metric)
+    objectives = n.objectives_of(options.metric or n.DEFAULT_OBJECTIVE[options.task])
+    for objective in objectives:
+        if objective not in n.OBJECTIVES[options.task]:
+            raise SweepError(f"--metric {options.metric!r}: {objective!r} is not an objective "
+                             f"of the {options.task} task; choose from "
+                             f"{', '.join(n.OBJECTIVES[options.task])}")
+        if objectives.count(objective) > 1:
+            raise SweepError(f"--metric {options.metric!r}: {objective} is named twice")
+    if len(objectives) > 1:
+        if options.brackets > 1:
+            raise SweepError(f"--brackets {options.brackets}: a study of several objectives "
+                             "stops trials early with one bracket (multi-objective ASHA)")
+        if options.warm_start:
+            raise SweepError(f"--warm-start {options.warm_start}: a study of several "
+                             "objectives starts without an earlier study's trials")
+    if options.search not in n.SEARCHES:
+        raise SweepError(f"--search {options.search!r}: choose one of "
+                         f"{', '.join(n.SEARCHES)}")
+    return dataclasses.replace(options, metric=n.OBJECTIVE_SEPARATOR.join(objectives))
 
 
 def prepare(options: SweepOptions, study_file: str | None, overrides: Overrides,
@@ -239,15 +273,15 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None,
             records.discard_parent(parent_id)
             raise
         told = journal.open_journal(sweep.journal) if sweep.journal else None  # None: memory
-        searcher = make_searcher(spaces.SpaceSampler(sweep.space), options.metric,
-                                 options.mode, options.seed, options.num_samples,
-                                 random=options.search == "random", storage=told,
+        metric, mode = options.search_objective
+        searcher = make_searcher(spaces.SpaceSampler(sweep.space), metric, mode, options.seed,
+                                 options.num_samples, search=options.search, storage=told,
                                  study_name=options.name)
         if sweep.prior:  # Tune's snapshots of the searcher keep them for a resume
             seeded = warm_start.add_to(searcher.optuna_study, sweep.space, list(sweep.prior))
             print(f"warm start: {seeded} trials of study {options.warm_start!r} seed the "
                   "sampler", flush=True)
-        scheduler = (make_scheduler(options.metric, options.mode, sweep.epochs, options.brackets)
+        scheduler = (make_scheduler(metric, mode, sweep.epochs, options.brackets)
                      if options.early_stopping else None)
         tuner = tune.Tuner(
             _trainable(sweep),
@@ -261,7 +295,7 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None,
                                         reuse_actors=True),
             run_config=run_config(sweep, options.name,
                                   MlflowRecorder(sweep.uri, options.name, options.task),
-                                  LiveView(options.name, options.metric, options.mode,
+                                  LiveView(options.name, options.objectives, options.modes,
                                            options.num_samples, sweep.epochs,
                                            partial(spaces.searched_values, sweep.space),
                                            quiet=quiet),

@@ -67,9 +67,10 @@ def run_trial(flat_config: dict[str, Any], task_name: str, metric: str) -> None:
     while task.epoch < epochs:
         try:
             metrics = task.train_epoch()
-        except Diverged as error:
-            worst = n.OBJECTIVES[task_name][metric][1]
-            tune.report({metric: worst, n.OUTCOME: n.DIVERGED, n.RUNG_EPOCH: task.epoch + 1,
+        except Diverged as error:  # the worst score of each of the study's objectives
+            worst = {objective: n.OBJECTIVES[task_name][objective][1]
+                     for objective in n.objectives_of(metric)}
+            tune.report({**worst, n.OUTCOME: n.DIVERGED, n.RUNG_EPOCH: task.epoch + 1,
                          n.MESSAGE: str(error), **info})
             return
         evaluation = task.evaluate()
