@@ -158,6 +158,15 @@ def test_a_study_without_a_completed_trial_cannot_be_ablated(tmp_path, lab_dir, 
     assert code == 2 and "no completed trial" in capsys.readouterr().err
 
 
+def test_a_study_of_several_objectives_is_not_ablated(tmp_path, lab_dir, tiny_args, capsys):
+    study = new_study(tmp_path, lab_dir, tiny_args, "trade", epochs=2, num_samples=1,
+                      metric="val/bleu4,val/gaussian")
+    sweep.save(study)
+    code = cli.main(["ablate", "trade", "--workdir", str(workdir_of(study))])
+    assert code == 2 and "has several objectives (val/bleu4,val/gaussian)" in (
+        capsys.readouterr().err)
+
+
 def test_an_ablation_shorter_than_the_study_does_not_choose_the_exported_model(small_study):
     """The demo's kind: knobs measured at fewer epochs than the study trained; the model to
     take home stays the study's best trial."""
