@@ -35,9 +35,11 @@ def _uri(workdir: str | Path | None, tracking_uri: str | None) -> str:
 
 def load_study(name: str, workdir: str | Path | None = None, tracking_uri: str | None = None,
                kl_dims: bool = False) -> StudyTables:
-    """A study's tables: `.trials` (one row per trial: its params, outcome, final and best
-    objective, epochs, seconds), `.history` (trial x epoch x metric), `.space`, `.metric`,
-    `.mode`. kl_dims: also the per-dimension KL histories (many)."""
+    """A study's tables: `.trials` (one row per trial: its params, outcome, each objective's
+    final value in its own column, final and best of the first, epochs, seconds),
+    `.history` (trial x epoch x metric), `.space`, `.objectives` and `.modes` (several for a
+    study of a trade-off), `.metric` and `.mode` (the first objective's). kl_dims: also the
+    per-dimension KL histories (many)."""
     return runs.load_study(_uri(workdir, tracking_uri), name, kl_dims)
 
 

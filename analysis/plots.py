@@ -27,8 +27,9 @@ from cvae_study.analysis.observational import (
     drew,
     factor_levels,
 )
-from cvae_study.analysis.runs import StudyTables
+from cvae_study.analysis.runs import StudyTables, in_start_order
 from cvae_study.study import names as n
+from cvae_study.study.pareto import pareto_ranking
 
 SCHEDULE = "kl.schedule"
 LEARNING = (n.TRAIN_LOSS, n.TRAIN_RECON, n.TRAIN_KL)
@@ -124,13 +125,8 @@ def schedules_against_objective(study: StudyTables) -> Figure | None:
 
 def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """Points no other point beats on both x and y (both higher-is-better), sorted by x."""
-    ordered = points.sort_values([x, y], ascending=False)
-    front, best_y = [], -np.inf
-    for index, row in ordered.iterrows():
-        if row[y] > best_y:
-            front.append(index)
-            best_y = row[y]
-    return points.loc[front].sort_values(x)
+    front = pareto_ranking(points[[x, y]].to_numpy(), ("max", "max")).pareto_set
+    return points.iloc[front].sort_values(x)
 
 
 def bleu_against_gaussian(study: StudyTables) -> Figure | None:
@@ -202,12 +198,6 @@ def importance(study: StudyTables) -> Figure | None:
     return figure
 
 
-def _in_start_order(trials: pd.DataFrame) -> pd.DataFrame:
-    """Trials sorted by the start of their runs, numbered 1, 2, ... as column `number`."""
-    ordered = trials.sort_values(["start_time", "trial_id"], ignore_index=True)
-    return ordered.assign(number=np.arange(1, len(ordered) + 1))
-
-
 def best_so_far(ordered: pd.DataFrame, mode: str) -> pd.Series:
     """Per trial in `ordered`: the best final objective of the completed trials up to it
     (NaN before the first): what the search had found by then."""
@@ -233,7 +223,7 @@ def optimisation_history(study: StudyTables) -> Figure | None:
     # the process: drawn here instead.
     if study.trials.empty:
         return None
-    ordered = _in_start_order(study.trials)
+    ordered = in_start_order(study.trials)
     figure = Figure(figsize=(8, 4), layout="constrained")
     axis = figure.subplots()
     for outcome in _present(ordered["outcome"]):
@@ -465,6 +455,8 @@ DETAIL_FIGURES = {
     "active_units": active_units,
 }
 FIGURES = {**SEARCH_FIGURES, **DETAIL_FIGURES}
+# DETAIL_FIGURES of the objective (the first of several): drawn per objective for several
+OBJECTIVE_FIGURES = ("schedules_against_objective", "factor_effects", "importance")
 
 
 def _bounds(table: pd.DataFrame, centre: str) -> np.ndarray:

@@ -1,10 +1,14 @@
 """`cvae-study report NAME`: one study's report, as HTML and as Markdown.
 
 A study with an ablation (`cvae-study ablate NAME`) leads with what mattered, measured
-over seeds; what the search sampled follows, labelled observational. Both formats are
-rendered from one list of blocks. The HTML page embeds its figures, so it opens
-offline as a single file; the Markdown links the same PNGs under figures/. The report is
-logged to the study's parent MLflow run as well.
+over seeds; a study of several objectives with its trade-off (the Pareto front, the knobs
+along it, the hypervolume against a random baseline); what the search sampled follows,
+labelled observational. Of a study of several objectives, what ranks trials by one (what
+the search sampled, importances, samples of the best) is given per objective, and the
+optimisation history and best trials of one objective are left out. Both formats are
+rendered from one list of blocks. The HTML page embeds its figures, so it opens offline as
+a single file; the Markdown links the same PNGs under figures/. The report is logged to the
+study's parent MLflow run as well.
 """
 
 import base64
@@ -18,7 +22,7 @@ from typing import Any
 import pandas as pd
 from mlflow import MlflowClient
 
-from cvae_study.analysis import plots
+from cvae_study.analysis import plots, tradeoff_plots
 from cvae_study.analysis.ablation import (
     AblationTables,
     effects,
@@ -26,6 +30,7 @@ from cvae_study.analysis.ablation import (
     path_table,
     variant_means,
 )
+from cvae_study.analysis.baseline import load_baseline
 from cvae_study.analysis.findings import (
     design_sentence,
     interval_text,
@@ -35,6 +40,16 @@ from cvae_study.analysis.findings import (
 from cvae_study.analysis.importance import MIN_TRIALS, param_importances
 from cvae_study.analysis.observational import common_rung, sampled_levels_table
 from cvae_study.analysis.runs import StudyTables, load_study
+from cvae_study.analysis.tradeoff import (
+    NEAR_FRONT,
+    Tradeoff,
+    categorical_knobs,
+    check_metrics,
+    front_table,
+    knob_correlations,
+    ranked_outcome,
+    tradeoff,
+)
 from cvae_study.study import names as n
 from cvae_study.study.ablation_plan import PATH
 from cvae_study.study.cost import StudyCost
@@ -117,7 +132,7 @@ def _summary(study: StudyTables) -> list[Block]:
     counts = study.trials["outcome"].value_counts() if len(study.trials) else pd.Series()
     end = parent.info.end_time or int(time.time() * 1000)
     status = ", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "none yet"
-    text = (f"Task: {study.task}. Objective: {study.metric} ({study.mode}imised).\n"
+    text = (f"Task: {study.task}. {_objectives_text(study)}\n"
             f"Trials: {len(study.trials)} of "
             f"{parent.data.params.get(f'{n.STUDY_PREFIX}num_samples', '?')}"
             f" ({status}).\nWall time: {(end - parent.info.start_time) / 60000:.1f} min"
@@ -138,11 +153,24 @@ def _summary(study: StudyTables) -> list[Block]:
     return blocks
 
 
+def _objectives_text(study: StudyTables) -> str:
+    directions = ", ".join(f"{objective} ({mode}imised)"
+                           for objective, mode in zip(study.objectives, study.modes, strict=True))
+    if not study.multi_objective:
+        return f"Objective: {directions}."
+    return f"Objectives, traded off: {directions}; searched by {study.search}."
+
+
 def written_range(entry: dict) -> str:
     """A searched knob's values as a person writes them: `0.25 - 4, log`, `gru, lstm`."""
     if "choices" in entry:
         return ", ".join(map(str, entry["choices"]))
     return f"{entry['low']:g} - {entry['high']:g}" + (", log" if entry.get("log") else "")
+
+
+def _by_objective(study: StudyTables, text: str) -> str:
+    """The heading of a section of one objective: which, for a study of several."""
+    return f"{text} by {study.metric}" if study.multi_objective else text
 
 
 def _best_trials(study: StudyTables) -> list[Block]:
@@ -163,10 +191,10 @@ def _samples(client: MlflowClient, study: StudyTables) -> list[Block]:
     best = done.sort_values("final", ascending=study.mode == "min").iloc[0]
     path = n.samples_artifact(int(best["epochs"]))
     samples = load_json_artifact(client, best["run_id"], path)
+    heading = _heading(_by_objective(study, "Samples of the best trial"))
     if samples is None:
-        return [_heading("Samples of the best trial"), Block("text", f"No {path} logged.")]
-    blocks = [_heading("Samples of the best trial"),
-              Block("text", f"Trial {best['trial_id']}, epoch {int(best['epochs'])}.")]
+        return [heading, Block("text", f"No {path} logged.")]
+    blocks = [heading, Block("text", f"Trial {best['trial_id']}, epoch {int(best['epochs'])}.")]
     if samples.get("conversions"):
         blocks.append(Block("table", pd.DataFrame(samples["conversions"][:SHOWN_CONVERSIONS])))
     if samples.get("generated"):
@@ -208,10 +236,85 @@ def _search_figures(study: StudyTables, figures_dir: Path) -> list[Block]:
     blocks = [_heading("How the search went")]
     for name, draw in plots.SEARCH_FIGURES.items():
         caption = _caption(draw)
+        if draw is plots.optimisation_history and study.multi_objective:
+            blocks.append(Block("text", HISTORY_LEFT_OUT))
+            continue
+        if draw is plots.parallel_coordinates and study.multi_objective:
+            caption += f" Coloured by the first objective, {study.metric}."
         if draw is plots.worker_timeline and plots.packs_lanes(study):
             caption += plots.PACKED_NOTE
         blocks.append(_figure(draw(study), name, caption, figures_dir))
     return blocks
+
+
+HISTORY_LEFT_OUT = ("No optimisation history: the best so far of one objective does not say "
+                    "how a search of a trade-off went; the hypervolume under Trade-off does.")
+RANKING_TEXT = {
+    n.COMPLETED: "The front ranks the completed trials by their final values, as the study "
+                 "records its front when it ends; trials stopped early are drawn hollow at "
+                 "their last value, not ranked, as that value is not final.",
+    n.STOPPED_EARLY: "No trial has completed yet: the front ranks the trials stopped early, "
+                     "by their last values.",
+}
+
+
+def _front_blocks(trade: Tradeoff, name: str, figures_dir: Path) -> list[Block]:
+    """The front figure and its trials' table."""
+    if trade.trials.empty:
+        return [Block("text", "No trial has finished with a value of "
+                              f"{' and '.join(trade.objectives)} yet: no front to draw.")]
+    first = trade.objectives[0]
+    return [Block("text", RANKING_TEXT[ranked_outcome(trade.trials)]),
+            _figure(tradeoff_plots.front_figure(trade), name,
+                    _caption(tradeoff_plots.front_figure), figures_dir),
+            Block("text", f"The front's trials ({len(trade.front())}), best first by {first}:"),
+            Block("table", front_table(trade))]
+
+
+def _correlation_blocks(trade: Tradeoff) -> list[Block]:
+    near = trade.ranked[trade.ranked["front"] <= NEAR_FRONT]
+    text = (f"Which knobs move a trial along the front (observational, not an experiment): "
+            f"Spearman's rank correlation of each numeric searched knob with each objective, "
+            f"over the {len(near)} trials on the front or the next one (fronts 0 and 1); n: "
+            "those that drew the knob. The search chose these trials, so a knob's "
+            "correlation mixes its own effect with the knobs the sampler paired it with; only "
+            "varying the knob alone, over seeds, would isolate it.")
+    unordered = categorical_knobs(trade)
+    if unordered:
+        text += (f" Categorical knobs ({', '.join(unordered)}) have no order to rank: the "
+                 "front's table shows their levels.")
+    return [Block("text", text), Block("table", knob_correlations(trade))]
+
+
+def _baseline_text(study: StudyTables, baseline: StudyTables | None) -> str:
+    if baseline is not None:
+        return (f"Against study {baseline.name}: random search of the same task, objectives "
+                f"and budget ({len(baseline.trials)} trials so far).")
+    metric = n.OBJECTIVE_SEPARATOR.join(study.objectives)
+    budget = study.parent.data.params.get(f"{n.STUDY_PREFIX}num_samples", "N")
+    return (f"No random-search study of the same task, objectives and budget in this store "
+            f"to compare with: `cvae-study sweep {study.task} --metric {metric} --search "
+            f"random --num-samples {budget}` makes one (`report --baseline NAME` names one).")
+
+
+def _tradeoff(study: StudyTables, baseline: StudyTables | None,
+              figures_dir: Path) -> list[Block]:
+    """The trade-off section of a study of several objectives."""
+    trade = tradeoff(study, study.objectives)
+    blocks = [_heading("Trade-off"), *_front_blocks(trade, "tradeoff_front", figures_dir)]
+    if len(trade.ranked):
+        blocks += _correlation_blocks(trade)
+    draw = tradeoff_plots.hypervolume_figure
+    return blocks + [_figure(draw(study, baseline), "hypervolume", _caption(draw),
+                             figures_dir),
+                     Block("text", _baseline_text(study, baseline))]
+
+
+def _asked_front(study: StudyTables, metrics: tuple[str, ...],
+                 figures_dir: Path) -> list[Block]:
+    """`report --pareto M1,M2`: the front of any metrics of any study."""
+    return [_heading(f"Trade-off of {' and '.join(metrics)} (--pareto)"),
+            *_front_blocks(tradeoff(study, metrics), "pareto_front", figures_dir)]
 
 
 def _objective_effects(ablation: AblationTables) -> pd.DataFrame:
@@ -254,7 +357,9 @@ def _what_mattered(ablation: AblationTables, figures_dir: Path) -> list[Block]:
 
 
 def _observational(study: StudyTables, ablation: AblationTables | None) -> list[Block]:
-    text = (f"Mean {study.metric} of finished trials (completed and stopped early alike) per "
+    measured = (study.metric if not study.multi_objective
+                else f"of each objective ({', '.join(study.objectives)})")
+    text = (f"Mean {measured} of finished trials (completed and stopped early alike) per "
             f"level of each searched knob, all compared at epoch {common_rung(study)}, the "
             "last every finished trial reached; 95% t-interval (blank for n < 2); continuous "
             "knobs in tertiles. This is observational, not an experiment: TPE samples good "
@@ -263,40 +368,86 @@ def _observational(study: StudyTables, ablation: AblationTables | None) -> list[
     if ablation is None:
         text += (f" This study has no ablation: run `cvae-study ablate {study.name}` to "
                  "measure each knob's effect over seeds.")
-    return [_heading("What the search sampled (observational)"), Block("text", text),
-            Block("table", sampled_levels_table(study))]
+    blocks = [_heading("What the search sampled (observational)"), Block("text", text)]
+    for view in study.each_objective():
+        if study.multi_objective:
+            blocks.append(Block("text", f"{view.metric}:"))
+        blocks.append(Block("table", sampled_levels_table(view)))
+    return blocks
+
+
+def _importance(study: StudyTables) -> list[Block]:
+    blocks = [_heading("Importance")]
+    for view in study.each_objective():
+        importances = param_importances(view)
+        if study.multi_objective:
+            blocks.append(Block("text", f"For {view.metric}:"))
+        blocks.append(Block("table", importances.reset_index(names="knob"))
+                      if importances is not None else
+                      Block("text", f"Importances need at least {MIN_TRIALS} trials that ran "
+                                    "to the end; this study has fewer."))
+    return blocks
+
+
+def _detail_figures(study: StudyTables, figures_dir: Path,
+                    fronts: list[frozenset[str]]) -> list[Block]:
+    """DETAIL_FIGURES; those of one objective once per objective of a study of several.
+    BLEU-4 against Gaussian is left out where a trade-off section drew that front."""
+    blocks = [_heading("Figures")]
+    for name, draw in plots.DETAIL_FIGURES.items():
+        if draw is plots.bleu_against_gaussian and {n.VAL_BLEU4, n.VAL_GAUSSIAN} in fronts:
+            continue
+        if name not in plots.OBJECTIVE_FIGURES or not study.multi_objective:
+            blocks.append(_figure(draw(study), name, _caption(draw), figures_dir))
+            continue
+        for view in study.each_objective():
+            blocks.append(_figure(draw(view), f"{name}-{view.metric.replace('/', '-')}",
+                                  f"{_caption(draw)} For {view.metric}.", figures_dir))
+    return blocks
 
 
 def build_blocks(study: StudyTables, client: MlflowClient, figures_dir: Path,
-                 ablation: AblationTables | None = None) -> list[Block]:
+                 ablation: AblationTables | None = None, pareto: tuple[str, ...] = (),
+                 baseline: StudyTables | None = None) -> list[Block]:
+    """The report's blocks. pareto: metrics whose front to draw too (--pareto); baseline:
+    the random-search study a study of several objectives is compared with."""
     blocks = [_heading(f"Study {study.name}", 1), *_summary(study)]
+    fronts = []  # the pairs of objectives a front figure draws
+    if study.multi_objective:
+        blocks += _tradeoff(study, baseline, figures_dir)
+        fronts.append(frozenset(study.objectives[:2]))
+    if pareto:
+        blocks += _asked_front(study, pareto, figures_dir)
+        fronts.append(frozenset(pareto[:2]))
     if ablation is not None:
         blocks += _what_mattered(ablation, figures_dir)
     blocks += _search_figures(study, figures_dir)  # a running study's too
     if study.finished().empty:
         return blocks + [Block("text", "No trial has finished yet: nothing to compare. "
                                        "Run the report again when trials have ended.")]
-    blocks += _best_trials(study)
+    if not study.multi_objective:  # the trade-off's front is what is best of several
+        blocks += _best_trials(study)
     blocks += _observational(study, ablation)
-    importances = param_importances(study)
-    blocks.append(_heading("Importance"))
-    blocks.append(Block("table", importances.reset_index(names="knob"))
-                  if importances is not None else
-                  Block("text", f"Importances need at least {MIN_TRIALS} trials that ran "
-                                "to the end; this study has fewer."))
-    blocks.append(_heading("Figures"))
-    for name, draw in plots.DETAIL_FIGURES.items():
-        blocks.append(_figure(draw(study), name, _caption(draw), figures_dir))
-    return blocks + _samples(client, study) + _reproduce(study)
+    blocks += _importance(study)
+    blocks += _detail_figures(study, figures_dir, fronts)
+    for view in study.each_objective():
+        blocks += _samples(client, view)
+    return blocks + _reproduce(study)
 
 
-def write_report(uri: str, name: str, out: Path, log_to_mlflow: bool = True) -> dict[str, Path]:
-    """Write out/index.html, out/report.md and out/figures/; log them to the parent run."""
+def write_report(uri: str, name: str, out: Path, log_to_mlflow: bool = True,
+                 pareto: str | None = None, baseline: str | None = None) -> dict[str, Path]:
+    """Write out/index.html, out/report.md and out/figures/; log them to the parent run.
+    pareto: `--pareto M1,M2`, metrics whose front to draw; baseline: `--baseline NAME`, the
+    random-search study to compare a study of several objectives with (default: found)."""
     check_folder(out, "--out")
     study = load_study(uri, name)
+    metrics = check_metrics(study, pareto) if pareto is not None else ()
+    compared = load_baseline(uri, study, baseline)
     client = MlflowClient(uri)
     out.mkdir(parents=True, exist_ok=True)
-    blocks = build_blocks(study, client, out / "figures", load_ablation(uri, name))
+    blocks = build_blocks(study, client, out / "figures", load_ablation(uri, name), metrics,
+                          compared)
     paths = {"html": out / "index.html", "markdown": out / "report.md"}
     paths["html"].write_text(to_html(blocks, f"Study {name}"))
     paths["markdown"].write_text(to_markdown(blocks))

@@ -200,14 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="a study's ablation report (HTML + Markdown)")
     report.add_argument("name")
     report.add_argument("--out", help="folder (default WORKDIR/reports/NAME)")
+    report.add_argument("--pareto", metavar="M1,M2", help="also the Pareto front of these "
+                        "metrics (two or more of the task's, comma-separated), from the "
+                        "trials' final values: val/bleu4,val/gaussian")
+    report.add_argument("--baseline", metavar="STUDY", help="a study of several objectives: "
+                        "the random-search study of the same task, objectives and budget to "
+                        "compare its hypervolume with (default: the latest in the store)")
     _store_args(report)
 
     export = sub.add_parser("export", help="the best trial of a study -> a model bundle")
     export.add_argument("name")
-    export.add_argument("--out", required=True, help="the bundle's folder")
+    export.add_argument("--out", help="the bundle's folder (required, but for --pareto)")
     export.add_argument("--metric", help="pick the best by this metric (default: the "
                         "study's objective)")
     export.add_argument("--trial", help="export this Ray trial id instead of the best")
+    export.add_argument("--pareto", action="store_true", help="a study of several "
+                        "objectives: list its Pareto front (choose one with --trial); writes "
+                        "no bundle")
     export.add_argument("--force", action="store_true", help="replace an existing --out")
     export.add_argument("--register", metavar="MODEL_NAME",
                         help="also log the bundle to the trial's run and register a version")

@@ -181,22 +181,34 @@ def ablate(options, resources, where: Workspace, storage: str | None = None,
     return done
 
 
-def report(where: Workspace, name: str, out: Path | None = None,
-           quiet: bool = False) -> dict[str, Path]:
+def report(where: Workspace, name: str, out: Path | None = None, quiet: bool = False,
+           pareto: str | None = None, baseline: str | None = None) -> dict[str, Path]:
+    """pareto: --pareto M1,M2 (also the front of these metrics); baseline: --baseline STUDY
+    (the random-search study a study of several objectives is compared with)."""
     from cvae_study.analysis.report import write_report
 
-    paths = write_report(where.tracking_uri, name, out or where.workdir / "reports" / name)
+    paths = write_report(where.tracking_uri, name, out or where.workdir / "reports" / name,
+                         pareto=pareto, baseline=baseline)
     if not quiet:
         print(f"Report: {paths['html']}\nMarkdown: {paths['markdown']}")
     return paths
 
 
-def export(where: Workspace, name: str, out: Path, metric: str | None = None,
+def export(where: Workspace, name: str, out: Path | None, metric: str | None = None,
            trial: str | None = None, force: bool = False, register: str | None = None,
-           quiet: bool = False) -> dict[str, Any]:
-    from cvae_study.study.bundle.export import export
+           quiet: bool = False, pareto: bool = False) -> dict[str, Any]:
+    """A trial of study `name` -> a bundle at `out`; pareto: list the study's recorded
+    Pareto front instead (--pareto), writing nothing."""
+    from cvae_study.study.bundle.export import export, pareto_front
 
-    result = export(where.tracking_uri, name, out, metric, trial, force, register)
+    if pareto and (out or trial or register):
+        raise UsageError("--pareto lists the study's front and writes no bundle: drop --out, "
+                         "--trial and --register, then export one with --trial ID --out DIR")
+    if out is None and not pareto:
+        raise UsageError("--out DIR is required: the bundle's folder (or --pareto, to list "
+                         "the front of a study of several objectives)")
+    result = (pareto_front(where.tracking_uri, name) if pareto
+              else export(where.tracking_uri, name, out, metric, trial, force, register))
     if not quiet:
         print(json.dumps(result, indent=2))
     return result

@@ -38,26 +38,36 @@ SPACE_FILE = "space:\n  model.latent_size: 32\n  model.hidden_size: 256\n  tf.st
              "  tf.decay_step: 0.0\n  tf.floor: 0.0\n  kl.max_weight: 1.0\n"
 
 
-def write_study(tmp_path, name="known", trials=TRIALS):
-    """Parent and trial runs through StudyRecords, as the sweep's MLflow callback logs them."""
+def epoch_result(epoch: int, logged) -> dict[str, float]:
+    """An epoch's metrics from `logged`: a val/score, which the others follow, or a dict of
+    metric values over those of its val/score (0 if it has none)."""
+    values = logged if isinstance(logged, dict) else {m.VAL_SCORE: logged}
+    score = values.get(m.VAL_SCORE, 0.0)
+    return {m.VAL_SCORE: score, m.TRAIN_LOSS: 10.0 / epoch, m.TRAIN_KL: 2.0,
+            m.TRAIN_RECON: 8.0 / epoch, m.TRAIN_KL_WEIGHT: 0.5, m.TRAIN_TF_RATIO: 1.0,
+            m.VAL_BLEU4: score, m.VAL_BLEU4_SEEN: score + 0.1, m.VAL_GAUSSIAN: 1 - score,
+            m.VAL_ACTIVE_UNITS: 4.0, **values}
+
+
+def write_study(tmp_path, name="known", trials=TRIALS, metric=m.VAL_SCORE, search="tpe",
+                num_samples=10):
+    """Parent and trial runs through StudyRecords, as the sweep's MLflow callback logs them.
+    trials: id -> (searched values, per epoch a val/score or a dict of metrics, outcome)."""
     study_file = tmp_path / "study.yaml"
     study_file.write_text(SPACE_FILE)
     space = spaces.build_space("text", str(study_file))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     records = StudyRecords(uri, name)
     parent = records.open_parent(
-        {"study.task": "text", "study.metric": m.VAL_SCORE, "study.num_samples": 10,
-         "study.seed": 0, "train.seed": 0},
+        {"study.task": "text", "study.metric": metric, "study.search": search,
+         "study.num_samples": num_samples, "study.seed": 0, "train.seed": 0},
         {"study.command": "cvae-study sweep text", "study.git_commit": "abc123",
          "study.versions": '{"torch": "2.13.0"}'},
         {"study/space.json": spaces.describe(space)})
-    for trial_id, (searched, scores, outcome) in trials.items():
+    for trial_id, (searched, epochs, outcome) in trials.items():
         records.trial_started(parent, trial_id, trial_id, space.trial_config(searched), {})
-        for epoch, score in enumerate(scores, start=1):
-            result = {m.VAL_SCORE: score, m.TRAIN_LOSS: 10.0 / epoch, m.TRAIN_KL: 2.0,
-                      m.TRAIN_RECON: 8.0 / epoch, m.TRAIN_KL_WEIGHT: 0.5, m.TRAIN_TF_RATIO: 1.0,
-                      m.VAL_BLEU4: score, m.VAL_BLEU4_SEEN: score + 0.1,
-                      m.VAL_GAUSSIAN: 1 - score, m.VAL_ACTIVE_UNITS: 4.0}
+        for epoch, logged in enumerate(epochs, start=1):
+            result = epoch_result(epoch, logged)
             samples = {"conversions": [{"source": "walk", "predicted": "walked"}],
                        "generated": [{"words": ["go", "goes", "going", "went"],
                                       "in_training_table": True}]}

@@ -63,6 +63,45 @@ def _ablation_lines(ablated: dict | None) -> list[str]:
             f"its seed {ablated['seed']} run, the one nearest that mean."]
 
 
+def _values_text(values: dict[str, float]) -> str:
+    return ", ".join(f"{objective} {value:.4f}" for objective, value in values.items())
+
+
+def _neighbour_text(trial: dict, side: str) -> str:
+    return f"{trial['trial_id']} ({_values_text(trial['values'])}) {side}"
+
+
+def _where_on_front(place: dict) -> str:
+    if place["on_front"]:
+        return "on the front: no other trial of the front beats it on every objective"
+    dominators = place["dominated_by"]
+    if not dominators:  # e.g. stopped early: the front ranks the completed trials
+        return ("not on the front, which ranks the study's completed trials, though none of "
+                "the front's trials beats it on every objective")
+    return (f"off the front, dominated by {len(dominators)} of its trials "
+            f"({', '.join(dominators)}): each at least as good on every objective and better "
+            "on one")
+
+
+def _front_lines(place: dict | None, study: str) -> list[str]:
+    """Where the trial lies on its study's Pareto front (tracking.trials.front_place)."""
+    if not place:
+        return []
+    traded = " and ".join(f"{objective} ({mode})"
+                          for objective, mode in zip(place["objectives"], place["modes"],
+                                                     strict=True))
+    neighbours = [_neighbour_text(place[side], side) for side in ("below", "above")
+                  if place[side]]
+    lines = ["", "## Place on the Pareto front", "",
+             f"Study {study} traded off {traded}; the front it recorded when it ended holds "
+             f"{place['size']} trial{'s' if place['size'] != 1 else ''}. This trial, "
+             f"{_values_text(place['values'])}, is {_where_on_front(place)}."]
+    if neighbours:
+        lines += ["", f"Its neighbours on the front by {place['objectives'][0]}: "
+                      f"{' and '.join(neighbours)}."]
+    return lines
+
+
 def model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> str:
     shown = [k for k in sorted(metrics) if k.startswith("val/") and not n.is_kl_dim(k)]
     searched = meta["source"]["searched"]
@@ -72,6 +111,7 @@ def model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> s
         f"Trial {meta['source']['trial_id']} (MLflow run {meta['source']['run_id']}), "
         f"trained for {meta['config']['train.epochs']} epochs on {trained_on}.",
         *_ablation_lines(meta["source"].get("ablation")),
+        *_front_lines(meta["source"].get("pareto"), meta["source"]["study"]),
         "", "## Metrics (last epoch)", "", "| metric | value |", "|---|---|",
         *[f"| {key} | {metrics[key]:.4f} |" for key in shown],
         "", "## Hyperparameters searched", "", "| key | value |", "|---|---|",

@@ -1,4 +1,5 @@
-"""The best trial of a study -> a model bundle someone can take away (see bundle.py)."""
+"""The best trial of a study -> a model bundle someone can take away (see bundle.py); of a
+study of several objectives, its Pareto front to choose a trial from."""
 
 import json
 import shutil
@@ -20,7 +21,14 @@ from cvae_study.study.errors import UsageError
 from cvae_study.study.naming import check_folder, check_name
 from cvae_study.study.tasks import text
 from cvae_study.study.tracking.store import load_json_artifact, open_store
-from cvae_study.study.tracking.trials import best_variant, pick_trial
+from cvae_study.study.tracking.trials import (
+    best_variant,
+    front_of,
+    front_place,
+    pick_trial,
+    recorded_front,
+    study_objectives,
+)
 from cvae_study.study.tune.storage import ResultsStore
 
 MODEL_ARTIFACT = "model"  # of the trial's run: the registered pyfunc model
@@ -39,6 +47,27 @@ def _fetch_checkpoint(parent, run, folder: Path) -> Path:
     pafs.copy_files(where, str(folder), source_filesystem=storage.filesystem,
                     destination_filesystem=pafs.LocalFileSystem())
     return folder
+
+
+def pareto_front(uri: str, name: str) -> dict[str, Any]:
+    """`export NAME --pareto`: the front study `name` recorded, best first by its first
+    objective, and how to export one of its trials."""
+    open_store(uri)
+    front = recorded_front(MlflowClient(uri), name)
+    first = front["objectives"][0]
+    trials = sorted(front["trials"], key=lambda trial: trial["values"][first],
+                    reverse=front["modes"][0] == "max")
+    return {"study": name, "objectives": front["objectives"], "modes": front["modes"],
+            "trials": trials, "export": f"cvae-study export {name} --trial ID --out DIR"}
+
+
+def _front_place(client: MlflowClient, parent, run) -> dict[str, Any] | None:
+    """Where the trial lies on its study's recorded front: None for a study of one
+    objective, or before the study has recorded its front."""
+    if len(study_objectives(parent)) == 1:
+        return None
+    front = front_of(client, parent)
+    return front and front_place(front, run.data.tags[n.TRIAL_ID], run.data.metrics)
 
 
 # ---- writing a bundle -----------------------------------------------------------------------
@@ -82,11 +111,13 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     cfg = config.build(task, saved["config"])
     space = load_json_artifact(client, parent.info.run_id, n.SPACE_ARTIFACT) or {}
     searched = {key: run.data.params.get(key) for key in space.get("searched", {})}
+    place = _front_place(client, parent, run)
     meta = {"task": task, "config": config.flatten(cfg),
             **_shape_meta(task, cfg, saved["state"]["counters"]),
             "source": {"study": name, "trial_id": run.data.tags[n.TRIAL_ID],
                        "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched,
-                       **({"ablation": ablated[1]} if ablated else {})}}
+                       **({"ablation": ablated[1]} if ablated else {}),
+                       **({"pareto": place} if place else {})}}
     model = build_model(task, cfg, meta)
     model.load_state_dict(saved["state"]["model"])
     metrics = dict(run.data.metrics)

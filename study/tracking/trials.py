@@ -1,5 +1,6 @@
-"""A study's trial runs in MLflow: the best one by an objective, one by its id, and the
-typed config each was trained with."""
+"""A study's trial runs in MLflow: the best one by an objective, one by its id, the typed
+config each was trained with; of a study of several objectives, its recorded Pareto front
+and where a trial lies on it."""
 
 from typing import Any
 
@@ -8,8 +9,9 @@ from mlflow import MlflowClient
 from cvae_study.study import config
 from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
+from cvae_study.study.pareto import nondominated_fronts
 from cvae_study.study.statistics import mean_interval
-from cvae_study.study.tracking.store import study_parent
+from cvae_study.study.tracking.store import load_json_artifact, study_parent
 
 
 class TrialNotFound(UsageError):
@@ -41,6 +43,11 @@ def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: st
             raise TrialNotFound(f"study {name!r} has no trial {trial_id!r}")
         return parent, found[0]
     task = parent.data.params[f"{n.STUDY_PREFIX}task"]
+    if metric is None and len(study_objectives(parent)) > 1:
+        raise TrialNotFound(
+            f"study {name!r} has several objectives ({', '.join(study_objectives(parent))}): "
+            "no trial is best on all of them; list its Pareto front with --pareto and choose "
+            "one with --trial ID (or the best by one objective with --metric M)")
     metric = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
     objectives = n.OBJECTIVES[task]
     if metric not in objectives:
@@ -53,6 +60,67 @@ def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: st
         raise TrialNotFound(f"study {name!r} has no completed trial yet")
     sign = 1 if mode == "max" else -1
     return parent, max(completed, key=lambda run: sign * run.data.metrics[metric])
+
+
+def study_objectives(parent) -> tuple[str, ...]:
+    """The objectives of the study whose parent run this is."""
+    return n.objectives_of(parent.data.params[f"{n.STUDY_PREFIX}metric"])
+
+
+def front_of(client: MlflowClient, parent) -> dict[str, Any] | None:
+    """The Pareto front a study of several objectives recorded when it ended
+    (names.PARETO_ARTIFACT), or None."""
+    return load_json_artifact(client, parent.info.run_id, n.PARETO_ARTIFACT)
+
+
+def recorded_front(client: MlflowClient, name: str) -> dict[str, Any]:
+    """The front study `name` recorded; TrialNotFound naming --pareto for a study of one
+    objective, or one that has not ended."""
+    parent = study_parent(client, name)
+    if parent is None:
+        raise TrialNotFound(f"no study {name!r} at {client.tracking_uri}")
+    objectives = study_objectives(parent)
+    if len(objectives) == 1:
+        raise TrialNotFound(
+            f"--pareto: study {name!r} has one objective ({objectives[0]}), so no front; "
+            "export its best with --out DIR (by another metric with --metric M), or draw the "
+            f"front of any metrics with `cvae-study report {name} --pareto M1,M2`")
+    front = front_of(client, parent)
+    if front is None:
+        raise TrialNotFound(f"--pareto: study {name!r} has not recorded its front: it does "
+                            f"when it ends; `cvae-study report {name}` draws the front of "
+                            "its trials so far")
+    return front
+
+
+def _dominates(a: list[float], b: list[float], modes: list[str]) -> bool:
+    # of two points, the one on the second front is the one the other dominates
+    return nondominated_fronts([a, b], modes).tolist() == [0, 1]
+
+
+def front_place(front: dict[str, Any], trial_id: str,
+                metrics: dict[str, float]) -> dict[str, Any] | None:
+    """Where a trial of final `metrics` lies on a recorded front: its values, whether it is
+    on it, the front trials that dominate it, and its neighbours on the front by the first
+    objective (the nearest below and above); None without a value of every objective."""
+    objectives, modes = front["objectives"], front["modes"]
+    if any(objective not in metrics for objective in objectives):
+        return None
+    point = [metrics[objective] for objective in objectives]
+    others = [trial for trial in front["trials"] if trial["trial_id"] != trial_id]
+
+    def first(trial):
+        return trial["values"][objectives[0]]
+
+    below = [trial for trial in others if first(trial) <= point[0]]
+    above = [trial for trial in others if first(trial) > point[0]]
+    return {"objectives": objectives, "modes": modes, "size": len(front["trials"]),
+            "values": dict(zip(objectives, point, strict=True)),
+            "on_front": len(others) < len(front["trials"]),
+            "dominated_by": [trial["trial_id"] for trial in others if _dominates(
+                [trial["values"][objective] for objective in objectives], point, modes)],
+            "below": max(below, key=first, default=None),
+            "above": min(above, key=first, default=None)}
 
 
 def latest_ablation(client: MlflowClient, parent, finished_only: bool = True):
