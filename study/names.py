@@ -65,6 +65,8 @@ OBJECTIVE_SEPARATOR = ","  # a multi-objective study's metric: "val/bleu4,val/ga
 def objectives_of(metric: str) -> tuple[str, ...]:
     """A study's metric (study.metric) -> its objectives: one, or several for a trade-off."""
     return tuple(name.strip() for name in metric.split(OBJECTIVE_SEPARATOR))
+
+
 TASKS = tuple(OBJECTIVES)
 
 # ---- how a run or a trial ended ---------------------------------------------------------------
