@@ -5,8 +5,8 @@
 1. One redraw of the terminal view (rich, 24 trials tracked), timed over 2000 redraws
    into a null console: at one redraw a second, its share of the driver's time.
 2. The same small study (`sweep text --smoke --num-samples 4`, search seed 0) run PAIRS
-   times (default 3) with the view on a pseudo-terminal (`script`, so rich redraws in
-   place) and with `--quiet` (no view), alternating; the wall time of each.
+   times (default 3) with the view and with `--quiet` (no view), alternating, both on a
+   pseudo-terminal (`script`, so rich redraws in place); the wall time of each.
 """
 
 import io
@@ -50,8 +50,8 @@ def study_seconds(workdir: Path, name: str, quiet: bool) -> float:
                "--num-samples", "4", "--seed", "0", "--name", name, "--workdir", str(workdir)]
     if quiet:
         command.append("--quiet")
-    else:  # on a pseudo-terminal: the view redraws in place, as a user sees it
-        command = ["script", "-qec", " ".join(command), "/dev/null"]
+    # both on a pseudo-terminal: the view redraws in place, as a user sees it
+    command = ["script", "-qec", " ".join(command), "/dev/null"]
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={**os.environ, "COLUMNS": "120"})
