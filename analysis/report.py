@@ -289,7 +289,9 @@ def _correlation_blocks(trade: Tradeoff) -> list[Block]:
 def _baseline_text(study: StudyTables, baseline: StudyTables | None) -> str:
     if baseline is not None:
         return (f"Against study {baseline.name}: random search of the same task, objectives "
-                f"and budget ({len(baseline.trials)} trials so far).")
+                f"and budget ({len(baseline.trials)} trials so far). One study of each, one "
+                f"search seed: two runs compared, not the two methods (`bench search` "
+                f"compares methods over seeds).")
     metric = n.OBJECTIVE_SEPARATOR.join(study.objectives)
     budget = study.parent.data.params.get(f"{n.STUDY_PREFIX}num_samples", "N")
     return (f"No random-search study of the same task, objectives and budget in this store "

@@ -135,17 +135,19 @@ class StudyProgress:
         ended = [state.epoch for state in self.trials.values() if state.status in ENDED]
         expected = sum(ended) / len(ended) if ended else self.epochs
         running = [state.epoch for state in self.trials.values() if state.status == n.RUNNING]
-        waiting = max(0, self.total - len(self.trials))
-        left = waiting * expected + sum(max(0.0, expected - epoch) for epoch in running)
+        left = self.waiting * expected + sum(max(0.0, expected - epoch) for epoch in running)
         return left * (now - self.started) / done
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.total - len(self.trials))
 
     def lines(self, now: float) -> list[str]:
         ended = sum(self.count(status) for status in ENDED)
-        waiting = max(0, self.total - len(self.trials))
         outcomes = ", ".join(f"{self.count(status)} {status.replace('_', ' ')}"
                              for status in ENDED)
         lines = [f"{ended} of {self.total} trials ended ({outcomes}); "
-                 f"{self.count(n.RUNNING)} running, {waiting} waiting"]
+                 f"{self.count(n.RUNNING)} running, {self.waiting} waiting"]
         lines += self._front_lines()
         left = self.seconds_left(now)
         lines.append(f"{_clock(now - self.started)} elapsed" + (
