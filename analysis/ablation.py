@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 from mlflow import MlflowClient
 
-from cvae_study.analysis.runs import require_study_parent
 from cvae_study.study import names as n
 from cvae_study.study.ablation_plan import BASELINE, PATH, TARGET
 from cvae_study.study.statistics import (
@@ -24,7 +23,7 @@ from cvae_study.study.statistics import (
     noise_floor,
     paired_effect,
 )
-from cvae_study.study.tracking.store import load_json_artifact, open_store
+from cvae_study.study.tracking.store import load_json_artifact, open_store, require_study_parent
 from cvae_study.study.tracking.trials import latest_ablation
 
 # Shown beside the objective, so a reader sees what a variant trades for it.

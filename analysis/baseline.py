@@ -4,9 +4,11 @@ num_samples). The two hypervolume curves say what the study's search added over 
 
 from mlflow import MlflowClient
 
-from cvae_study.analysis.runs import StudyNotFound, StudyTables, load_study, require_study_parent
+from cvae_study.analysis.runs import StudyTables, read_study
 from cvae_study.analysis.tradeoff import TradeoffError
 from cvae_study.study import names as n
+from cvae_study.study.errors import StudyNotFound
+from cvae_study.study.tracking.store import require_study_parent
 
 RANDOM = "random"
 FLAG = "--baseline"
@@ -71,4 +73,4 @@ def load_baseline(uri: str, study: StudyTables, name: str | None) -> StudyTables
         check_baseline(client, study, name)
     elif study.multi_objective:
         name = find_baseline(client, study)
-    return load_study(uri, name) if name else None
+    return read_study(uri, name) if name else None

@@ -40,7 +40,7 @@ def load_study(name: str, workdir: str | Path | None = None, tracking_uri: str |
     `.history` (trial x epoch x metric), `.space`, `.objectives` and `.modes` (several for a
     study of a trade-off), `.metric` and `.mode` (the first objective's). kl_dims: also the
     per-dimension KL histories (many)."""
-    return runs.load_study(_uri(workdir, tracking_uri), name, kl_dims)
+    return runs.read_study(_uri(workdir, tracking_uri), name, kl_dims)
 
 
 def list_studies(workdir: str | Path | None = None,
@@ -48,7 +48,7 @@ def list_studies(workdir: str | Path | None = None,
     """One row per study in the store: its task, objective, state, trial count and best."""
     client = MlflowClient(_uri(workdir, tracking_uri))
     rows = []
-    for name, experiment in sorted(store.list_studies(client).items()):
+    for name, experiment in sorted(store.study_experiments(client).items()):
         parent = store.study_parent(client, name)
         params, tags = parent.data.params, parent.data.tags
         metric = params.get(f"{n.STUDY_PREFIX}metric")

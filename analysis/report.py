@@ -39,7 +39,7 @@ from cvae_study.analysis.findings import (
 )
 from cvae_study.analysis.importance import MIN_TRIALS, param_importances
 from cvae_study.analysis.observational import common_rung, sampled_levels_table
-from cvae_study.analysis.runs import StudyTables, load_study
+from cvae_study.analysis.runs import StudyTables, read_study
 from cvae_study.analysis.tradeoff import (
     NEAR_FRONT,
     Tradeoff,
@@ -53,7 +53,7 @@ from cvae_study.analysis.tradeoff import (
 from cvae_study.study import names as n
 from cvae_study.study.ablation_plan import PATH
 from cvae_study.study.cost import StudyCost
-from cvae_study.study.naming import check_folder
+from cvae_study.study.name_checks import check_folder
 from cvae_study.study.statistics import Interval
 from cvae_study.study.tracking.store import load_json_artifact
 
@@ -443,7 +443,7 @@ def write_report(uri: str, name: str, out: Path, log_to_mlflow: bool = True,
     pareto: `--pareto M1,M2`, metrics whose front to draw; baseline: `--baseline NAME`, the
     random-search study to compare a study of several objectives with (default: found)."""
     check_folder(out, "--out")
-    study = load_study(uri, name)
+    study = read_study(uri, name)
     metrics = check_metrics(study, pareto) if pareto is not None else ()
     compared = load_baseline(uri, study, baseline)
     client = MlflowClient(uri)

@@ -17,20 +17,14 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from cvae_study.study import names as n
-from cvae_study.study.errors import UsageError
 from cvae_study.study.tracking.store import (
-    list_studies,
     load_json_artifact,
     open_store,
-    study_parent,
+    require_study_parent,
 )
 from cvae_study.study.tracking.trials import config_of_run
 
 FETCH_THREADS = 8  # metric histories are one request each; fetch them side by side
-
-
-class StudyNotFound(UsageError):
-    """No study of that name in the store; the message lists those there are."""
 
 
 @dataclass
@@ -125,17 +119,7 @@ def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial_id", "epoch", "metric", "value"])
 
 
-def require_study_parent(client: MlflowClient, name: str):
-    """The study's parent run; StudyNotFound, listing the studies there are, when absent."""
-    parent = study_parent(client, name)
-    if parent is None:
-        known = ", ".join(sorted(list_studies(client))) or "none"
-        raise StudyNotFound(f"no study {name!r} in {client.tracking_uri}; studies there: "
-                            f"{known}")
-    return parent
-
-
-def load_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
+def read_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
     """Read a study's runs. kl_dims: also fetch the per-dimension KL histories (many)."""
     open_store(uri)
     client = MlflowClient(uri)
@@ -174,7 +158,7 @@ def _trial_row(task, run, history: pd.DataFrame, metric: str) -> dict[str, Any]:
         "epochs": int(own["epoch"].max()) if len(own) else 0,
         "final": run.data.metrics.get(metric) if len(own) else None,
         "duration_s": (end - run.info.start_time) / 1000 if end else None,
-        "start_time": run.info.start_time,  # MLflow's milliseconds: made times in load_study
+        "start_time": run.info.start_time,  # MLflow's milliseconds: made times in read_study
         "end_time": end,
         "worker_id": run.data.tags.get(n.WORKER) or None,  # "" from a trial outside an actor
         "host": run.data.tags.get(n.HOST_NAME) or None,

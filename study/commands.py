@@ -36,12 +36,23 @@ def _print_json(report: dict[str, Any], out: str | Path | None = None) -> None:
 
 def train(task: str, cfg, device: str, where: Workspace, experiment: str | None,
           progress: bool) -> int:
-    from cvae_study.study.tracking.train import summary, train
+    from cvae_study.study.tasks.registry import make_task
+    from cvae_study.study.tasks.train import train
+    from cvae_study.study.tracking.runs import RunLogger, host_tags, provenance_tags
 
-    resolve_device(device)  # a bad --device fails before anything is written
-    result = train(task, cfg, device, where.tracking_uri, where.workdir / "checkpoints",
-                   experiment, progress=progress)
-    print(json.dumps(summary(result, where.tracking_uri), indent=2))
+    device = resolve_device(device)  # a bad --device or bad data fails before a run is made
+    trainer = make_task(task, cfg, device)
+    logger = RunLogger(where.tracking_uri, experiment or f"train-{task}", f"{task}-train",
+                       {n.TASK: task, **host_tags(str(device)), **provenance_tags()})
+    result = train(trainer, logger, where.workdir / "checkpoints", progress=progress)
+    print(json.dumps({
+        "outcome": result.outcome,
+        "epochs": result.epochs,
+        "metrics": {k: round(v, 4) for k, v in result.metrics.items() if not n.is_kl_dim(k)},
+        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+        "mlflow": {"tracking_uri": where.tracking_uri, "experiment_id": result.experiment_id,
+                   "run_id": result.run_id},
+    }, indent=2))
     if result.outcome == n.DIVERGED:
         print(f"error: {result.message}; the epochs before it stay logged in MLflow run "
               f"{result.run_id}", file=sys.stderr)
@@ -110,7 +121,7 @@ def bench_search(landscape: str | None, replays: int, out: str | None,
 
 
 def _results_store(where: Workspace, storage: str | None):
-    from cvae_study.study.tune.storage import ResultsStore
+    from cvae_study.study.storage import ResultsStore
 
     return ResultsStore(storage or where.workdir / "ray_results")
 

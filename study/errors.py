@@ -18,5 +18,14 @@ class SystemFailure(RuntimeError):
     message says where and what to do."""
 
 
+class StudyNotFound(UsageError):
+    """A name that names no study where it was looked for; the message lists those there."""
+
+    def __init__(self, name: str, where: str, known, flag: str = ""):
+        listed = ", ".join(sorted(known)) or "none"
+        prefix = f"{flag} {name}: " if flag else ""
+        super().__init__(f"{prefix}no study {name!r} in {where}; studies there: {listed}")
+
+
 BAD_INPUT = (UsageError, DataError)
 BAD_INPUT_EXIT, SYSTEM_FAILURE_EXIT = 2, 3

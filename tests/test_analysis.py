@@ -9,9 +9,10 @@ from cvae_study.analysis import plots
 from cvae_study.analysis.importance import param_importances, rebuild_optuna_study
 from cvae_study.analysis.observational import common_rung, factor_levels, sampled_levels_table
 from cvae_study.analysis.report import write_report
-from cvae_study.analysis.runs import StudyNotFound, load_study
+from cvae_study.analysis.runs import read_study
 from cvae_study.study import cli, spaces
 from cvae_study.study import names as m
+from cvae_study.study.errors import StudyNotFound
 from cvae_study.study.statistics import mean_interval
 from cvae_study.study.tracking.records import StudyRecords
 
@@ -83,7 +84,7 @@ def study_uri(tmp_path_factory):
 
 
 def test_trials_table_holds_the_known_values(study_uri):
-    study = load_study(study_uri, "known")
+    study = read_study(study_uri, "known")
     trials = study.trials.set_index("trial_id")
     assert len(trials) == len(TRIALS)  # errored, diverged and running trials included
     assert trials.loc["t_running", "outcome"] == "running"
@@ -98,14 +99,14 @@ def test_trials_table_holds_the_known_values(study_uri):
 
 
 def test_history_has_every_epoch_of_every_metric(study_uri):
-    history = load_study(study_uri, "known").history
+    history = read_study(study_uri, "known").history
     scores = history[(history["trial_id"] == "t_mono_b") & (history["metric"] == m.VAL_SCORE)]
     assert scores.sort_values("epoch")["value"].tolist() == [0.3, 0.5, 0.6]
     assert len(history) == sum(len(scores) for _, scores, _ in TRIALS.values()) * 10
 
 
 def test_sampled_levels_compare_every_finished_trial_at_the_common_rung(study_uri):
-    study = load_study(study_uri, "known")
+    study = read_study(study_uri, "known")
     assert common_rung(study) == 1  # t_stopped was stopped after epoch 1
     table = sampled_levels_table(study).set_index(["knob", "level"])
     monotonic = table.loc[("kl.schedule", "monotonic")]  # epoch 1: 0.2 and 0.3
@@ -125,7 +126,7 @@ def test_sampled_levels_compare_every_finished_trial_at_the_common_rung(study_ur
 
 
 def test_optuna_study_is_rebuilt_with_each_outcome_as_the_search_told_it(study_uri):
-    study = load_study(study_uri, "known")
+    study = read_study(study_uri, "known")
     states = [trial.state.name for trial in rebuild_optuna_study(study).get_trials()]
     assert sorted(states) == ["COMPLETE"] * 6 + ["PRUNED"]
     importances = param_importances(study)
@@ -134,7 +135,7 @@ def test_optuna_study_is_rebuilt_with_each_outcome_as_the_search_told_it(study_u
 
 
 def test_every_figure_is_drawn_for_a_text_study(study_uri):
-    study = load_study(study_uri, "known")
+    study = read_study(study_uri, "known")
     for name, draw in plots.FIGURES.items():
         figure = draw(study)
         assert (figure is None) == (name == "psnr_per_frame"), name
@@ -160,7 +161,7 @@ def test_report_writes_html_markdown_and_figures_and_logs_them(study_uri, tmp_pa
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") == len(figures) and "<table" in page
     client = MlflowClient(study_uri)
-    parent = load_study(study_uri, "known").parent.info.run_id
+    parent = read_study(study_uri, "known").parent.info.run_id
     logged = {a.path for a in client.list_artifacts(parent, "report")}
     assert {"report/index.html", "report/report.md", "report/figures"} <= logged
 
@@ -173,7 +174,7 @@ def test_a_study_without_finished_trials_gets_a_report_saying_so(tmp_path):
 
 def test_unknown_study_lists_the_studies_there_are(study_uri):
     with pytest.raises(StudyNotFound, match="studies there: known"):
-        load_study(study_uri, "nope")
+        read_study(study_uri, "nope")
 
 
 def test_report_command_errors_exit_2(tmp_path, capsys, study_uri):
@@ -206,7 +207,7 @@ def test_report_page_renders_in_headless_chromium(study_uri, tmp_path):
 
 
 def test_psnr_per_frame_is_drawn_when_a_study_has_frame_metrics(study_uri):
-    study = load_study(study_uri, "known")
+    study = read_study(study_uri, "known")
     frames = pd.DataFrame([{"trial_id": trial_id, "epoch": 1, "metric": m.val_psnr_at(k),
                             "value": 30.0 - k} for trial_id in TRIALS for k in range(1, 4)])
     study.history = pd.concat([study.history, frames], ignore_index=True)

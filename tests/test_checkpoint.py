@@ -5,8 +5,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from cvae_study.study.bundle import checkpoint
 from cvae_study.study.config import build, flatten
+from cvae_study.study.tasks import checkpoint
 
 # Exercise every source of randomness: posterior noise, tense choice, teacher forcing.
 RESUME = {"train.epochs": 3, "tf.start": 0.5, "kl.schedule": "monotonic", "kl.warmup_steps": 5}

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from cvae_study.study import cli
 from cvae_study.study import names as m
-from cvae_study.study.bundle import checkpoint
+from cvae_study.study.tasks import checkpoint
 
 
 def _run(args, capsys):

@@ -27,9 +27,9 @@ from test_team_services import free_port, wait_for
 from cvae_study.study import cli, config, dashboard, serving
 from cvae_study.study import names as n
 from cvae_study.study.spaces import SpaceSampler, build_space
+from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tune import journal, sweep
 from cvae_study.study.tune.search import make_searcher
-from cvae_study.study.tune.storage import ResultsStore
 
 STATE = {n.COMPLETED: TrialState.COMPLETE, n.STOPPED_EARLY: TrialState.PRUNED}
 

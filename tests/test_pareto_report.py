@@ -11,7 +11,7 @@ from test_analysis import TRIALS, write_study
 
 from cvae_study.analysis.baseline import load_baseline
 from cvae_study.analysis.report import write_report
-from cvae_study.analysis.runs import load_study
+from cvae_study.analysis.runs import read_study
 from cvae_study.analysis.tradeoff import (
     front_table,
     hypervolume_curve,
@@ -22,8 +22,8 @@ from cvae_study.analysis.tradeoff import (
 from cvae_study.analysis.tradeoff_plots import FADED, front_figure, hypervolume_figure
 from cvae_study.study import cli, config
 from cvae_study.study import names as m
-from cvae_study.study.bundle import checkpoint
 from cvae_study.study.bundle.card import model_card
+from cvae_study.study.tasks import checkpoint
 from cvae_study.study.tracking.store import study_parent
 from cvae_study.study.tracking.trials import front_place
 
@@ -100,7 +100,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def study(store):
-    return load_study(store, "mo")
+    return read_study(store, "mo")
 
 
 def workdir(uri: str) -> str:
@@ -329,7 +329,7 @@ def test_the_card_of_an_exported_dominated_trial_says_where_it_lies(store, tmp_p
     saved = checkpoint.save(tmp_path / "checkpoint", tiny_task().state(),
                             config.flatten(tiny_task().config), "text")
     client = MlflowClient(store)
-    run = load_study(store, "mo").trials.set_index("trial_id").loc["mo_00002", "run_id"]
+    run = read_study(store, "mo").trials.set_index("trial_id").loc["mo_00002", "run_id"]
     client.set_tag(run, m.CHECKPOINT, str(saved))
     out = tmp_path / "bundle"
     code, _, _ = run_cli(["export", "mo", "--trial", "mo_00002", "--out", str(out),

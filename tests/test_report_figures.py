@@ -15,7 +15,7 @@ from test_analysis import TRIALS, study_uri, write_study  # noqa: F401 (a fixtur
 
 from cvae_study.analysis import plots
 from cvae_study.analysis.report import write_report
-from cvae_study.analysis.runs import load_study
+from cvae_study.analysis.runs import read_study
 from cvae_study.study import names as m
 
 # A trial that errored before its first report: its run has neither a worker nor a host.
@@ -41,7 +41,7 @@ def worker_uri(tmp_path_factory):
     uri = write_study(tmp_path_factory.mktemp("workers"), trials={**TRIALS,
                                                                   "t_errored": ERRORED})
     client = MlflowClient(uri)
-    for row in load_study(uri, "known").trials.itertuples():
+    for row in read_study(uri, "known").trials.itertuples():
         if row.trial_id in WORKERS:
             host, worker = WORKERS[row.trial_id]
             client.set_tag(row.run_id, m.HOST_NAME, host)
@@ -51,13 +51,13 @@ def worker_uri(tmp_path_factory):
 
 def runs_info(uri: str) -> dict[str, object]:
     """trial id -> its MLflow run's info, read from the store directly."""
-    study = load_study(uri, "known")
+    study = read_study(uri, "known")
     client = MlflowClient(uri)
     return {row.trial_id: client.get_run(row.run_id).info for row in study.trials.itertuples()}
 
 
 def test_trials_table_holds_each_runs_times_worker_and_host(worker_uri):
-    trials = load_study(worker_uri, "known").trials.set_index("trial_id")
+    trials = read_study(worker_uri, "known").trials.set_index("trial_id")
     for trial_id, info in runs_info(worker_uri).items():
         row = trials.loc[trial_id]
         assert row["start_time"] == pd.to_datetime(info.start_time, unit="ms")
@@ -83,7 +83,7 @@ def expected_best_so_far(trials: pd.DataFrame, better) -> list[float]:
 
 @pytest.mark.parametrize(("mode", "better"), [("max", max), ("min", min)])
 def test_history_best_so_far_is_the_running_best_of_completed_trials(untagged_uri, mode, better):
-    study = dataclasses.replace(load_study(untagged_uri, "known"), mode=mode)
+    study = dataclasses.replace(read_study(untagged_uri, "known"), mode=mode)
     axis = plots.optimisation_history(study).axes[0]
     (line,) = [line for line in axis.get_lines()
                if line.get_label().startswith("best so far")]
@@ -94,7 +94,7 @@ def test_history_best_so_far_is_the_running_best_of_completed_trials(untagged_ur
 
 
 def test_history_marks_each_outcome_apart_stopped_trials_hollow_at_their_last_value(untagged_uri):
-    study = load_study(untagged_uri, "known")
+    study = read_study(untagged_uri, "known")
     axis = plots.optimisation_history(study).axes[0]
     points = {collection.get_label().split(" ")[0].rstrip(","): collection
               for collection in axis.collections}
@@ -110,7 +110,7 @@ def test_history_marks_each_outcome_apart_stopped_trials_hollow_at_their_last_va
 
 
 def test_parallel_coordinates_have_one_line_per_trial_and_an_axis_per_knob(untagged_uri):
-    study = load_study(untagged_uri, "known")
+    study = read_study(untagged_uri, "known")
     axis = plots.parallel_coordinates(study).axes[0]
     lines = {line.get_gid(): line for line in axis.get_lines() if line.get_gid()}
     assert sorted(lines) == sorted(study.trials["trial_id"])
@@ -149,7 +149,7 @@ def minutes(milliseconds: float) -> float:
 
 
 def test_timeline_has_a_bar_per_trial_in_its_workers_lane_from_start_to_end(worker_uri):
-    study = load_study(worker_uri, "known")
+    study = read_study(worker_uri, "known")
     figure = plots.worker_timeline(study)
     bars = bars_of(figure)
     assert sorted(bars) == sorted(study.trials["trial_id"])
@@ -203,7 +203,7 @@ def test_packing_never_puts_overlapping_trials_in_one_lane(seed):
 
 def test_timeline_of_runs_without_worker_tags_packs_them_and_the_caption_says_so(untagged_uri,
                                                                                  tmp_path):
-    study = load_study(untagged_uri, "known")
+    study = read_study(untagged_uri, "known")
     assert study.trials["worker_id"].isna().all()  # written before the tag
     figure = plots.worker_timeline(study)
     bars = list(bars_of(figure).values())

@@ -29,8 +29,8 @@ from cvae_study.study.names import (
     TRIAL_ID,
 )
 from cvae_study.study.names import PARENT_RUN as PARENT
+from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tune import sweep
-from cvae_study.study.tune.storage import ResultsStore
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ from mlflow import MlflowClient
 from test_sweep import tiny_overrides
 
 from cvae_study.study.names import COMPLETED, ROLE, STUDY_FILE
+from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tune import sweep
-from cvae_study.study.tune.storage import ResultsStore
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from cvae_study.datasets import synthetic
 from cvae_study.models.video_cvae import VideoCVAE, VideoCVAEConfig, resolve_preset
 from cvae_study.study import config, scoring
 from cvae_study.study import names as m
-from cvae_study.study.bundle import checkpoint
 from cvae_study.study.names import IMAGES
+from cvae_study.study.tasks import checkpoint
 from cvae_study.study.tasks.video import Clips, VideoTask, load_data
 
 # A tiny run: four 14-frame pushing sequences (validation gets two), clips of 2 + 4 frames.

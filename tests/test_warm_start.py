@@ -14,6 +14,7 @@ from test_sweep import (  # noqa: F401 (the module fixtures: used by name)
 
 from cvae_study.study import cli
 from cvae_study.study import names as n
+from cvae_study.study.errors import StudyNotFound
 from cvae_study.study.tune import sweep
 from cvae_study.study.tune.warm_start import WarmStartError
 
@@ -58,7 +59,7 @@ def test_the_earlier_trials_seed_the_new_studys_sampler(earlier):
 
 def test_warm_starting_from_a_study_that_is_not_there_names_the_ones_that_are(earlier):
     tmp_path, lab_dir, tiny_args, _ = earlier
-    with pytest.raises(WarmStartError, match="no such study at .*studies there: .*earlier"):
+    with pytest.raises(StudyNotFound, match="--warm-start .*: no study .*studies there: .*earlier"):
         new_study(tmp_path, lab_dir, tiny_args, "bad", epochs=3, warm_start="nope")
 
 

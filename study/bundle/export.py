@@ -14,12 +14,13 @@ from safetensors.torch import save_file
 from cvae_study.datasets import tense, video
 from cvae_study.study import config
 from cvae_study.study import names as n
-from cvae_study.study.bundle import checkpoint, pyfunc
+from cvae_study.study.bundle import pyfunc
 from cvae_study.study.bundle.bundle import build_model
 from cvae_study.study.bundle.card import card_text
 from cvae_study.study.errors import UsageError
-from cvae_study.study.naming import check_folder, check_name
-from cvae_study.study.tasks import text
+from cvae_study.study.name_checks import check_folder, check_name
+from cvae_study.study.storage import ResultsStore
+from cvae_study.study.tasks import checkpoint, text
 from cvae_study.study.tracking.store import load_json_artifact, open_store
 from cvae_study.study.tracking.trials import (
     best_variant,
@@ -29,7 +30,6 @@ from cvae_study.study.tracking.trials import (
     recorded_front,
     study_objectives,
 )
-from cvae_study.study.tune.storage import ResultsStore
 
 MODEL_ARTIFACT = "model"  # of the trial's run: the registered pyfunc model
 

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from cvae_study.study import names as n
-from cvae_study.study.errors import SystemFailure
+from cvae_study.study.errors import StudyNotFound, SystemFailure
 from cvae_study.study.tracking.workdir import SQLITE, TrackingError, artifact_location
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -103,7 +103,16 @@ def study_parent(client: MlflowClient, name: str):
     return found[0] if found else None
 
 
-def list_studies(client: MlflowClient) -> dict[str, str]:
+def require_study_parent(client: MlflowClient, name: str, flag: str = ""):
+    """The parent run of the study `name`; StudyNotFound, listing the studies there are
+    (and naming `flag` when a flag gave the name), when the store has none."""
+    parent = study_parent(client, name)
+    if parent is None:
+        raise StudyNotFound(name, client.tracking_uri, study_experiments(client), flag)
+    return parent
+
+
+def study_experiments(client: MlflowClient) -> dict[str, str]:
     """Every study in the store: its name -> its experiment id."""
     return {experiment.name: experiment.experiment_id
             for experiment in client.search_experiments()

@@ -11,7 +11,7 @@ from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
 from cvae_study.study.pareto import nondominated_fronts
 from cvae_study.study.statistics import mean_interval
-from cvae_study.study.tracking.store import load_json_artifact, study_parent
+from cvae_study.study.tracking.store import load_json_artifact, require_study_parent
 
 
 class TrialNotFound(UsageError):
@@ -32,9 +32,7 @@ def config_of_run(task: str, run) -> dict[str, Any]:
 def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: str | None):
     """-> (parent run, trial run): the named trial, or the best completed one by `metric`
     (default: the study's objective)."""
-    parent = study_parent(client, name)
-    if parent is None:
-        raise TrialNotFound(f"no study {name!r} at {client.tracking_uri}")
+    parent = require_study_parent(client, name)
     experiments = [parent.info.experiment_id]
     query = n.children_filter(parent.info.run_id)
     if trial_id:
@@ -76,9 +74,7 @@ def front_of(client: MlflowClient, parent) -> dict[str, Any] | None:
 def recorded_front(client: MlflowClient, name: str) -> dict[str, Any]:
     """The front study `name` recorded; TrialNotFound naming --pareto for a study of one
     objective, or one that has not ended."""
-    parent = study_parent(client, name)
-    if parent is None:
-        raise TrialNotFound(f"no study {name!r} at {client.tracking_uri}")
+    parent = require_study_parent(client, name)
     objectives = study_objectives(parent)
     if len(objectives) == 1:
         raise TrialNotFound(

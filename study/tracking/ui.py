@@ -22,7 +22,7 @@ from mlflow import MlflowClient
 
 from cvae_study.study import names as n
 from cvae_study.study import serving
-from cvae_study.study.tracking.store import list_studies, open_store, study_parent
+from cvae_study.study.tracking.store import open_store, study_experiments, study_parent
 from cvae_study.study.tracking.workdir import artifact_location
 
 
@@ -72,7 +72,7 @@ def study_links(uri: str, base_url: str) -> dict[str, StudyLinks]:
     its trials in its experiment, for the links to open."""
     client = MlflowClient(uri)
     links = {}
-    for name, experiment_id in list_studies(client).items():
+    for name, experiment_id in study_experiments(client).items():
         metric, mode = objective(study_parent(client, name))
         client.set_experiment_tag(experiment_id, SHARED_VIEW_TAG + VIEW_KEY,
                                   json.dumps(trials_view(metric, mode)))

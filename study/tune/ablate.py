@@ -23,7 +23,8 @@ from ray import tune
 from cvae_study.study import ablation_plan as ap
 from cvae_study.study import config
 from cvae_study.study import names as n
-from cvae_study.study.naming import check_name
+from cvae_study.study.name_checks import check_name
+from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import open_store, store_lock
@@ -31,7 +32,6 @@ from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_
 from cvae_study.study.tune import sweep as sweeps
 from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
 from cvae_study.study.tune.live import LiveView, keys_of
-from cvae_study.study.tune.storage import ResultsStore
 from cvae_study.study.tune.trainable import run_variant
 
 

@@ -10,7 +10,7 @@ import os
 import ray
 
 from cvae_study.study.errors import UsageError
-from cvae_study.study.tune.storage import ResultsStore
+from cvae_study.study.storage import ResultsStore
 
 ADDRESS_ENV = "RAY_ADDRESS"
 

@@ -15,7 +15,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from cvae_study.study import names as n
-from cvae_study.study.tune.storage import ResultsStore
+from cvae_study.study.storage import ResultsStore
 
 REMOTE_STUDIES_FOLDER = "optuna"  # in the workdir: <workdir>/optuna/<name>/OPTUNA_JOURNAL
 

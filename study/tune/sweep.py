@@ -19,8 +19,9 @@ from ray import tune
 from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.config import Overrides
-from cvae_study.study.errors import UsageError
-from cvae_study.study.naming import check_name
+from cvae_study.study.errors import StudyNotFound, UsageError
+from cvae_study.study.name_checks import check_name
+from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
@@ -30,7 +31,6 @@ from cvae_study.study.tune.callbacks import MlflowRecorder
 from cvae_study.study.tune.live import LiveView, quiet_console
 from cvae_study.study.tune.results import SweepResult, summarise
 from cvae_study.study.tune.search import make_scheduler, make_searcher
-from cvae_study.study.tune.storage import ResultsStore
 from cvae_study.study.tune.trainable import trainable
 
 CHECKPOINTS_KEPT = 2  # per trial; the latest is what a retry or a resume starts from
@@ -181,8 +181,7 @@ def load(name: str, storage: ResultsStore, uri: str | None) -> Sweep:
     """A saved study, to resume; an unknown name lists the studies there are."""
     check_name(name, "study name")
     if not storage.exists(name, n.STUDY_FILE):
-        known = ", ".join(stored_studies(storage)) or "none"
-        raise SweepError(f"no study {name!r} in {storage}; studies there: {known}")
+        raise StudyNotFound(name, str(storage), stored_studies(storage))
     record = storage.read_json(name, n.STUDY_FILE)
     options = SweepOptions(**record["options"])
     space = spaces.saved_space(options.task, spaces.from_description(record["space"]),

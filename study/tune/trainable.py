@@ -18,7 +18,7 @@ from ray import tune
 from cvae_study.models.schedules import comparison_epochs
 from cvae_study.study import config
 from cvae_study.study import names as n
-from cvae_study.study.bundle import checkpoint
+from cvae_study.study.tasks import checkpoint
 from cvae_study.study.tasks.base import Diverged, resolve_device
 from cvae_study.study.tasks.registry import make_task
 

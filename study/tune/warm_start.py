@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.errors import UsageError
-from cvae_study.study.tracking.store import list_studies, study_parent
+from cvae_study.study.tracking.store import require_study_parent
 from cvae_study.study.tracking.trials import config_of_run
 
 
@@ -104,11 +104,7 @@ def from_mlflow(uri: str, name: str, task: str, metric: str,
                 space: spaces.SearchSpace) -> list[PriorTrial]:
     """The trials of study `name` in the MLflow store at `uri`, checked against `space`."""
     client = MlflowClient(uri)
-    parent = study_parent(client, name)
-    if parent is None:
-        known = ", ".join(sorted(list_studies(client))) or "none"
-        raise WarmStartError(f"--warm-start {name}: no such study at {uri}; studies there: "
-                             f"{known}")
+    parent = require_study_parent(client, name, "--warm-start")
     other = parent.data.tags.get(n.TASK)
     if other != task:
         raise WarmStartError(f"--warm-start {name}: a study of the {other} task; this study "

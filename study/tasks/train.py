@@ -1,24 +1,38 @@
-"""`cvae-study train`: one run of a task, without Ray, tracked in MLflow by this process.
+"""`cvae-study train`'s loop: one run of a task, without Ray, recorded through the
+`RunRecorder` its caller passes (the command gives it an MLflow run, tracking.runs).
 
-The Ray Tune trainable runs the same task code; only the tracking differs.
+The Ray Tune trainable runs the same task code; only the tracking differs. No MLflow here,
+so the loop runs on a machine that has torch only.
 """
 
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
 from cvae_study.study import config
 from cvae_study.study import names as n
-from cvae_study.study.bundle import checkpoint
-from cvae_study.study.tasks.base import Diverged, resolve_device
-from cvae_study.study.tasks.registry import make_task
-from cvae_study.study.tracking.runs import RunLogger, host_tags, provenance_tags
+from cvae_study.study.tasks import checkpoint
+from cvae_study.study.tasks.base import Diverged, Task
 
 # Metrics shown on the progress bar.
 SHOWN = (n.TRAIN_LOSS, n.TRAIN_KL, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VAL_PSNR)
+
+
+class RunRecorder(Protocol):
+    """Where one run's params, epochs, samples and outcome go (tracking.runs.RunLogger)."""
+
+    run_id: str
+    experiment_id: str
+
+    def params(self, flat_config: dict[str, Any]) -> None: ...
+    def epoch(self, epoch: int, metrics: dict[str, float]) -> None: ...
+    def samples(self, samples: dict[str, Any], epoch: int) -> None: ...
+    def json(self, data: dict[str, Any], path: str) -> None: ...
+    def artifacts(self, directory: Path, path: str) -> None: ...
+    def end(self, outcome: str) -> None: ...
 
 
 @dataclass
@@ -32,18 +46,14 @@ class RunResult:
     message: str = ""
 
 
-def train(task_name: str, cfg, device_name: str, uri: str, checkpoints: Path,
-          experiment: str | None = None, progress: bool = True) -> RunResult:
-    """Train cfg.train.epochs epochs, logging each to one MLflow run; at the end, a
-    checkpoint in checkpoints/<run id>, logged to the run too."""
-    device = resolve_device(device_name)
-    task = make_task(task_name, cfg, device)
-    flat = config.flatten(cfg)
-    logger = RunLogger(uri, experiment or f"train-{task_name}", f"{task_name}-train",
-                       {n.TASK: task_name, **host_tags(str(device)), **provenance_tags()})
+def train(task: Task, logger: RunRecorder, checkpoints: Path, progress: bool = True
+          ) -> RunResult:
+    """Train the task's configured epochs, recording each through `logger`; at the end, a
+    checkpoint in checkpoints/<run id>, recorded too."""
+    flat = config.flatten(task.config)
     logger.params(flat)
     result = RunResult(n.COMPLETED, logger.run_id, logger.experiment_id, 0)
-    epochs = tqdm(range(cfg.train.epochs), desc=f"train {task_name}", disable=not progress,
+    epochs = tqdm(range(task.config.train.epochs), desc=f"train {task.name}", disable=not progress,
                   unit="epoch")
     try:
         for _ in epochs:
@@ -66,19 +76,8 @@ def train(task_name: str, cfg, device_name: str, uri: str, checkpoints: Path,
             logger.end(n.INTERRUPTED if isinstance(error, KeyboardInterrupt) else n.ERRORED)
         raise
     result.checkpoint = checkpoint.save(checkpoints / logger.run_id, task.state(), flat,
-                                        task_name)
+                                        task.name)
     logger.json(result.metrics, n.FINAL_METRICS_ARTIFACT)
     logger.artifacts(result.checkpoint, "checkpoint")
     logger.end(n.COMPLETED)
     return result
-
-
-def summary(result: RunResult, uri: str) -> dict[str, Any]:
-    return {
-        "outcome": result.outcome,
-        "epochs": result.epochs,
-        "metrics": {k: round(v, 4) for k, v in result.metrics.items() if not n.is_kl_dim(k)},
-        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
-        "mlflow": {"tracking_uri": uri, "experiment_id": result.experiment_id,
-                   "run_id": result.run_id},
-    }
