@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from mlflow import MlflowClient
 
 from cvae_study.study import names as n
 from cvae_study.study.ablation_plan import BASELINE, PATH, TARGET
@@ -23,7 +22,7 @@ from cvae_study.study.statistics import (
     noise_floor,
     paired_effect,
 )
-from cvae_study.study.tracking.store import load_json_artifact, open_store, require_study_parent
+from cvae_study.study.tracking.store import load_json_artifact, open_client, require_study_parent
 from cvae_study.study.tracking.trials import latest_ablation
 
 # Shown beside the objective, so a reader sees what a variant trades for it.
@@ -81,8 +80,7 @@ class AblationTables:
 def load_ablation(uri: str, study_name: str) -> AblationTables | None:
     """Read the study's latest ablation; None when it has none (or its plan is not written
     yet). StudyNotFound when there is no such study."""
-    open_store(uri)
-    client = MlflowClient(uri)
+    client = open_client(uri)
     parent = latest_ablation(client, require_study_parent(client, study_name),
                              finished_only=False)
     if parent is None:

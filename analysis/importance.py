@@ -8,7 +8,6 @@ import warnings
 
 import optuna
 import pandas as pd
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
 from cvae_study.analysis.runs import StudyTables
@@ -23,16 +22,11 @@ EVALUATORS = {"fANOVA": lambda: optuna.importance.FanovaImportanceEvaluator(seed
 
 def distributions(study: StudyTables) -> dict:
     """The searched space as Optuna distributions, as the study's sampler drew from it."""
-    integers = spaces.integer_keys(study.task)
-    chosen = {}
-    for key, entry in spaces.from_description(study.space.get("searched", {})).items():
-        if isinstance(entry, spaces.Choice):
-            chosen[key] = CategoricalDistribution(entry.values)
-        elif key in integers:
-            chosen[key] = IntDistribution(int(entry.low), int(entry.high), log=entry.log)
-        else:
-            chosen[key] = FloatDistribution(entry.low, entry.high, log=entry.log)
-    return chosen
+    searched = spaces.from_description(study.space.get("searched", {}))
+    if not searched:
+        return {}
+    space = spaces.saved_space(study.task, searched, study.space.get("fixed", {}))
+    return spaces.optuna_distributions(space)
 
 
 def rebuild_optuna_study(study: StudyTables) -> optuna.Study:

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from cvae_study.study import names as n
 from cvae_study.study.tracking.store import (
     load_json_artifact,
-    open_store,
+    open_client,
     require_study_parent,
 )
 from cvae_study.study.tracking.trials import config_of_run
@@ -80,11 +80,6 @@ class StudyTables:
         return [self.for_objective(objective) for objective in self.objectives]
 
 
-def objective_modes(task: str, objectives) -> tuple[str, ...]:
-    """Each objective's direction, max or min."""
-    return tuple(n.OBJECTIVES[task][objective][0] for objective in objectives)
-
-
 def final_values(history: pd.DataFrame, metrics) -> pd.DataFrame:
     """trial_id x metric: each trial's value of each metric at the last epoch it logged it
     (NaN where it logged none)."""
@@ -121,13 +116,12 @@ def _histories(client: MlflowClient, runs, include) -> pd.DataFrame:
 
 def read_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
     """Read a study's runs. kl_dims: also fetch the per-dimension KL histories (many)."""
-    open_store(uri)
-    client = MlflowClient(uri)
+    client = open_client(uri)
     parent = require_study_parent(client, name)
     params = parent.data.params
     task = params.get(f"{n.STUDY_PREFIX}task", "text")
     objectives = n.objectives_of(params[f"{n.STUDY_PREFIX}metric"])
-    modes = objective_modes(task, objectives)
+    modes = n.modes_of(task, objectives)
     metric, mode = objectives[0], modes[0]
     space = load_json_artifact(client, parent.info.run_id, n.SPACE_ARTIFACT) or {}
     runs = list(client.search_runs([parent.info.experiment_id], n.TRIAL_FILTER,

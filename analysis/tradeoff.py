@@ -16,7 +16,7 @@ from optuna.distributions import CategoricalDistribution
 from cvae_study.analysis.importance import distributions
 from cvae_study.analysis.observational import FEW, TOO_FEW, drew
 from cvae_study.analysis.plots import knob_heights
-from cvae_study.analysis.runs import StudyTables, final_values, in_start_order, objective_modes
+from cvae_study.analysis.runs import StudyTables, final_values, in_start_order
 from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
 from cvae_study.study.pareto import hypervolume, pareto_ranking
@@ -81,7 +81,7 @@ def ranked_outcome(trials: pd.DataFrame) -> str:
 
 def tradeoff(study: StudyTables, objectives: tuple[str, ...]) -> Tradeoff:
     """The study's finished trials that logged every objective, ranked into fronts."""
-    modes = objective_modes(study.task, objectives)
+    modes = n.modes_of(study.task, objectives)
     columns = ["trial_id", "outcome", "epochs", *[k for k in study.searched if k in study.trials]]
     trials = _with_values(study.finished()[columns], study, objectives)
     trials = trials.dropna(subset=list(objectives)).reset_index(drop=True)
@@ -161,7 +161,7 @@ def hypervolume_curve(study: StudyTables, objectives: tuple[str, ...]) -> pd.Ser
     up to it against reference_point; 0 before the first completes."""
     ordered = _with_values(in_start_order(study.trials), study, objectives)
     points = ordered[list(objectives)].where(ordered["outcome"] == n.COMPLETED).to_numpy()
-    modes = objective_modes(study.task, objectives)
+    modes = n.modes_of(study.task, objectives)
     reference = reference_point(study.task, objectives)
     return pd.Series([hypervolume(points[:count], modes, reference)
                       for count in range(1, len(points) + 1)],

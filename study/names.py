@@ -67,6 +67,11 @@ def objectives_of(metric: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in metric.split(OBJECTIVE_SEPARATOR))
 
 
+def modes_of(task: str, objectives) -> tuple[str, ...]:
+    """Each objective's direction, max or min."""
+    return tuple(OBJECTIVES[task][objective][0] for objective in objectives)
+
+
 TASKS = tuple(OBJECTIVES)
 
 # ---- how a run or a trial ended ---------------------------------------------------------------

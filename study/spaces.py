@@ -244,3 +244,20 @@ def from_description(searched: dict[str, dict]) -> Space:
     return {key: Choice(tuple(entry["choices"])) if "choices" in entry
             else Range(entry["low"], entry["high"], entry["log"])
             for key, entry in searched.items()}
+
+
+def optuna_distributions(space: SearchSpace) -> dict:
+    """The Optuna distribution of every searched key, as the study's sampler suggests it
+    (one trial of the define-by-run space, cyclical where it can be, names them all)."""
+    import optuna  # here: the CLI's `train` and `bench` run without it
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created"
+    study = optuna.create_study()
+    optuna.logging.set_verbosity(verbosity)
+    searched = space.searched.get("kl.schedule")
+    if searched is not None and "cyclical" in searched.values:
+        study.enqueue_trial({"kl.schedule": "cyclical"})
+    trial = study.ask()
+    SpaceSampler(space)(trial)
+    return trial.distributions

@@ -21,7 +21,7 @@ from cvae_study.study.errors import UsageError
 from cvae_study.study.name_checks import check_folder, check_name
 from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tasks import checkpoint, text
-from cvae_study.study.tracking.store import load_json_artifact, open_store
+from cvae_study.study.tracking.store import load_json_artifact, open_client
 from cvae_study.study.tracking.trials import (
     best_variant,
     front_of,
@@ -52,8 +52,7 @@ def _fetch_checkpoint(parent, run, folder: Path) -> Path:
 def pareto_front(uri: str, name: str) -> dict[str, Any]:
     """`export NAME --pareto`: the front study `name` recorded, best first by its first
     objective, and how to export one of its trials."""
-    open_store(uri)
-    front = recorded_front(MlflowClient(uri), name)
+    front = recorded_front(open_client(uri), name)
     first = front["objectives"][0]
     trials = sorted(front["trials"], key=lambda trial: trial["values"][first],
                     reverse=front["modes"][0] == "max")
@@ -91,10 +90,9 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     check_folder(out, "--out")
     if register:
         check_name(register, "--register")
-    open_store(uri)
     if out.exists() and not force:
         raise ExportError(f"--out {out}: exists; pass --force to replace it")
-    client = MlflowClient(uri)
+    client = open_client(uri)
     parent, run = pick_trial(client, name, metric, trial_id)
     task = parent.data.params[f"{n.STUDY_PREFIX}task"]
     if register and task != "text":

@@ -9,12 +9,11 @@ import math
 import time
 from typing import Any
 
-from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from cvae_study.study import names as n
 from cvae_study.study.tracking.runs import log_samples, source_tags
-from cvae_study.study.tracking.store import experiment_id, open_store
+from cvae_study.study.tracking.store import experiment_id, open_client
 
 MAX_BATCH = 1000  # MLflow's limit of metrics in one log_batch
 
@@ -36,9 +35,8 @@ def _points(metrics: dict[str, float], step: int = 0) -> list[Metric]:
 
 class StudyRecords:
     def __init__(self, uri: str, name: str):
-        open_store(uri)
         self.uri, self.name = uri, name
-        self.client = MlflowClient(uri)
+        self.client = open_client(uri)
         self.experiment_id = experiment_id(self.client, name)
         self.runs: dict[str, str] = {}  # Ray trial id -> MLflow run id
         self.logged_epoch: dict[str, int] = {}  # Ray trial id -> last epoch in MLflow

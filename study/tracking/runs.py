@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from cvae_study.study import names as n
-from cvae_study.study.tracking.store import experiment_id, open_store
+from cvae_study.study.tracking.store import experiment_id, open_client
 
 
 @functools.cache
@@ -85,9 +85,9 @@ class RunLogger:
     """One MLflow run: params once, metrics per epoch (step = epochs completed), samples."""
 
     def __init__(self, uri: str, experiment: str, run_name: str, tags: dict):
-        open_store(uri)
+        client = open_client(uri)
         mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(experiment_id=experiment_id(MlflowClient(uri), experiment))
+        mlflow.set_experiment(experiment_id=experiment_id(client, experiment))
         self.run = mlflow.start_run(run_name=run_name, tags=tags)
         self.run_id = self.run.info.run_id
         self.experiment_id = self.run.info.experiment_id

@@ -75,6 +75,12 @@ def open_store(uri: str) -> None:
     _opened.add(uri)
 
 
+def open_client(uri: str) -> MlflowClient:
+    """A client of the store at `uri`, opened (open_store) first: every reader's entry."""
+    open_store(uri)
+    return MlflowClient(uri)
+
+
 def store_lock(uri: str):
     """The inter-process lock of a sqlite store (a file beside it); a server is its own."""
     if not uri.startswith(SQLITE):

@@ -64,7 +64,7 @@ def objective(parent) -> tuple[str, str]:
     """The study's metric and its direction, as the sweep logged them."""
     params = parent.data.params
     metric = params[f"{n.STUDY_PREFIX}metric"]
-    return metric, n.OBJECTIVES[params[f"{n.STUDY_PREFIX}task"]][metric][0]
+    return metric, n.modes_of(params[f"{n.STUDY_PREFIX}task"], [metric])[0]
 
 
 def study_links(uri: str, base_url: str) -> dict[str, StudyLinks]:

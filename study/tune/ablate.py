@@ -27,7 +27,7 @@ from cvae_study.study.name_checks import check_name
 from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
-from cvae_study.study.tracking.store import open_store, store_lock
+from cvae_study.study.tracking.store import open_client, store_lock
 from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_trial
 from cvae_study.study.tune import sweep as sweeps
 from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
@@ -107,8 +107,7 @@ def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: R
     if storage.exists(name):
         raise ap.AblationError(f"{name!r} already exists in {storage}; continue it with "
                                f"`cvae-study resume {name}` or choose another --name")
-    open_store(study.uri)
-    parent, run, target, baseline = _configs(study, MlflowClient(study.uri), options)
+    parent, run, target, baseline = _configs(study, open_client(study.uri), options)
     knobs = ap.differing_knobs(list(study.space.searched), baseline, target, options.knobs)
     if not knobs:
         raise ap.AblationError("the target and the baseline do not differ in any searched knob"

@@ -63,7 +63,7 @@ class SweepOptions:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return tuple(n.OBJECTIVES[self.task][objective][0] for objective in self.objectives)
+        return n.modes_of(self.task, self.objectives)
 
     @property
     def multi_objective(self) -> bool:

@@ -37,21 +37,6 @@ class PriorTrial:
     intermediate: dict[int, float] = field(default_factory=dict)  # epoch -> objective
 
 
-def distributions(space: spaces.SearchSpace) -> dict[str, BaseDistribution]:
-    """The Optuna distribution of every searched key, as the study's sampler suggests it
-    (one trial of the define-by-run space, cyclical where it can be, names them all)."""
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created"
-    study = optuna.create_study()
-    optuna.logging.set_verbosity(verbosity)
-    searched = space.searched.get("kl.schedule")
-    if searched is not None and "cyclical" in searched.values:
-        study.enqueue_trial({"kl.schedule": "cyclical"})
-    trial = study.ask()
-    spaces.SpaceSampler(space)(trial)
-    return trial.distributions
-
-
 def _contains(distribution: BaseDistribution, value: Any) -> bool:
     if isinstance(distribution, CategoricalDistribution):
         return value in distribution.choices
@@ -63,7 +48,7 @@ def check_covers(space: spaces.SearchSpace, prior: list[PriorTrial],
     """Every prior trial ran with the new study's fixed config and drew its searched
     values inside the new space."""
     fixed = {key: value for key, value in space.base_flat.items() if key not in space.searched}
-    found = distributions(space)
+    found = spaces.optuna_distributions(space)
     for trial, flat in zip(prior, configs, strict=True):
         for key, value in fixed.items():
             if key in flat and flat[key] != value:
@@ -82,7 +67,7 @@ def check_covers(space: spaces.SearchSpace, prior: list[PriorTrial],
 
 def add_to(study: optuna.Study, space: spaces.SearchSpace, prior: list[PriorTrial]) -> int:
     """Tell `study` the prior trials as finished trials -> how many it now holds."""
-    found = distributions(space)
+    found = spaces.optuna_distributions(space)
     for trial in prior:
         if trial.state == TrialState.FAIL.name:
             continue
