@@ -44,6 +44,22 @@ class Task(ABC):
     step: int
     epoch: int  # epochs completed
 
+    def __init__(self, config, device: torch.device, data=None):
+        """What every task starts from. The global seed is set before a subclass builds its
+        model, so the initial weights are the seed's; `generator` is training's own."""
+        self.config = config
+        self.device = device
+        torch.manual_seed(config.train.seed)
+        self.data = data if data is not None else self.load_data(config.data)
+        self.generator = torch.Generator().manual_seed(config.train.seed)
+        self.step = 0
+        self.epoch = 0
+
+    @staticmethod
+    @abstractmethod
+    def load_data(data_config) -> Any:
+        """The task's data from its config's data section (registry.check_data calls it)."""
+
     @abstractmethod
     def batches(self) -> Iterable[Any]:
         """One epoch of batches, drawn with self.generator."""

@@ -12,16 +12,17 @@ MODULES = {"text": ("cvae_study.study.tasks.text", "TextTask"),
            "video": ("cvae_study.study.tasks.video", "VideoTask")}
 
 
-def _module(name: str):
+def task_class(name: str) -> type[Task]:
     if name not in MODULES:
         raise UsageError(f"unknown task {name!r}; tasks: {', '.join(MODULES)}")
-    return importlib.import_module(MODULES[name][0])
+    module, cls = MODULES[name]
+    return getattr(importlib.import_module(module), cls)
 
 
 def make_task(name: str, config, device: torch.device) -> Task:
-    return getattr(_module(name), MODULES[name][1])(config, device)
+    return task_class(name)(config, device)
 
 
 def check_data(name: str, config) -> None:
     """Load the task's data once, so bad data fails before a sweep starts any trial."""
-    _module(name).load_data(config.data)
+    task_class(name).load_data(config.data)

@@ -91,12 +91,10 @@ def generate_words(model: TextCVAE, count: int, seed: int, max_len: int,
 
 class TextTask(Task):
     name = "text"
+    load_data = staticmethod(load_data)
 
     def __init__(self, config: TextConfig, device: torch.device, data: tense.TenseData = None):
-        self.config = config
-        self.device = device
-        torch.manual_seed(config.train.seed)
-        self.data = data if data is not None else load_data(config.data)
+        super().__init__(config, device, data)
         self.model = TextCVAE(config.model, tense.VOCAB_SIZE, NUM_TENSES).to(device)
         self.optimizer = build_optimizer(
             config.optim.name, self.model.parameters(), config.optim.lr
@@ -104,9 +102,6 @@ class TextTask(Task):
         self.tokens, self.lengths = (t.to(device) for t in _form_tensors(self.data.train))
         self.max_len = sequence_length(self.data.train)
         self.steps_per_epoch = math.ceil(len(self.data.train) / config.train.batch_size)
-        self.generator = torch.Generator().manual_seed(config.train.seed)
-        self.step = 0
-        self.epoch = 0
         self._eval_rows = self._pick_eval_rows(config.eval.verbs)
 
     def _pick_eval_rows(self, limit: int) -> dict[str, tuple]:

@@ -110,12 +110,10 @@ def predict(model: VideoCVAE, frames: torch.Tensor, conditions: torch.Tensor,
 
 class VideoTask(Task):
     name = "video"
+    load_data = staticmethod(load_data)
 
     def __init__(self, config: VideoConfig, device: torch.device, data: VideoData = None):
-        self.config = config
-        self.device = device
-        torch.manual_seed(config.train.seed)
-        self.data = data if data is not None else load_data(config.data)
+        super().__init__(config, device, data)
         self.n_past = config.data.n_past
         length = self.n_past + config.data.future_frames
         self.train_clips = Clips(self.data.train, length, device)
@@ -126,11 +124,8 @@ class VideoTask(Task):
         self.model = VideoCVAE(config.model, self.preset, frame_size, condition_shape).to(device)
         self.optimizer = build_optimizer(config.optim.name, self.model.parameters(),
                                          config.optim.lr)
-        self.generator = torch.Generator().manual_seed(config.train.seed)
         clips_per_epoch = int((self.train_clips.lengths // length).sum())
         self.steps_per_epoch = math.ceil(clips_per_epoch / config.train.batch_size)
-        self.step = 0
-        self.epoch = 0
         self._eval_starts = self._pick_eval_starts(config.eval.clips)
 
     def _pick_eval_starts(self, limit: int) -> torch.Tensor:
