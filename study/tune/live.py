@@ -62,7 +62,7 @@ def _clock(seconds: float) -> str:
 
 
 @dataclass
-class TrialState:
+class LiveTrial:
     status: str = n.RUNNING  # or one of ENDED
     epoch: int = 0
     values: tuple[float, ...] | None = None  # the objectives at its latest epoch
@@ -78,20 +78,20 @@ class StudyProgress:
         self.objectives, self.modes = objectives, modes
         self.total, self.epochs, self.knobs = total, epochs, knobs
         self.started = started
-        self.trials: dict[str, TrialState] = {}
+        self.trials: dict[str, LiveTrial] = {}
         self.finished: list[FinishedTrial] = []
 
     def started_trial(self, trial_id: str, config: dict) -> None:
-        self.trials.setdefault(trial_id, TrialState(knobs=self.knobs(config))).status = n.RUNNING
+        self.trials.setdefault(trial_id, LiveTrial(knobs=self.knobs(config))).status = n.RUNNING
 
     def result(self, trial_id: str, result: dict) -> None:
-        state = self.trials.setdefault(trial_id, TrialState())
+        state = self.trials.setdefault(trial_id, LiveTrial())
         state.epoch = result.get("training_iteration", state.epoch)
         if result.get(n.OUTCOME) != n.DIVERGED and all(o in result for o in self.objectives):
             state.values = tuple(result[objective] for objective in self.objectives)
 
     def ended(self, trial_id: str, outcome: str, cost: dict[str, float]) -> None:
-        state = self.trials.setdefault(trial_id, TrialState())
+        state = self.trials.setdefault(trial_id, LiveTrial())
         state.status = outcome
         if outcome in (n.DIVERGED, n.ERRORED):
             state.values = None  # not a score to beat
@@ -100,7 +100,7 @@ class StudyProgress:
     def count(self, status: str) -> int:
         return sum(state.status == status for state in self.trials.values())
 
-    def front(self) -> list[tuple[str, TrialState]]:
+    def front(self) -> list[tuple[str, LiveTrial]]:
         """The trials no other beats on every objective, at their latest epochs (of one
         objective: the best trial)."""
         scored = [(trial_id, state) for trial_id, state in self.trials.items()
