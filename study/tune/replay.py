@@ -21,7 +21,12 @@ from ray.tune.schedulers import TrialScheduler
 from cvae_study.study import names as n
 from cvae_study.study import spaces
 from cvae_study.study.tune import warm_start
-from cvae_study.study.tune.search import REDUCTION_FACTOR, make_scheduler, make_searcher
+from cvae_study.study.tune.search import (
+    REDUCTION_FACTOR,
+    StudySearch,
+    make_scheduler,
+    make_searcher,
+)
 
 # params, rng -> (per-epoch objective, shorter than the study's epochs if it diverged;
 # the epochs after which it may be compared: models.schedules.comparison_epochs)
@@ -75,42 +80,66 @@ def replay(space: spaces.SearchSpace, curves: CurveSource, method: Method, seed:
     scheduler = (make_scheduler(metric, mode, epochs, method.brackets, method.reduction_factor)
                  if method.brackets else None)
     np.random.seed(seed)  # Ray's ASHA puts a trial in a bracket with numpy's global RNG
-    rng = random.Random(seed)
-    result = Replay()
-    clock: list[tuple[int, int, _Running]] = []  # (time of its next report, start order, trial)
+    controller = _Controller(searcher, scheduler, curves, random.Random(seed), metric, epochs)
+    controller.run(budget, workers, num_samples)
+    return controller.result
 
-    def start(now: int) -> None:
-        trial_id = f"{result.trials:05d}"
-        params = searcher.suggest(trial_id)
-        curve, rungs = curves(params, rng)
-        if scheduler:
-            scheduler.on_trial_add(None, _TrialStub(trial_id))
-        heapq.heappush(clock, (now + 1, result.trials, _Running(trial_id, curve, rungs)))
-        result.trials += 1
 
-    now = 0
-    while len(result.values) < budget:
-        while len(clock) < workers and result.trials < num_samples:
-            start(now)
-        if not clock:
-            break
-        now, order, trial = heapq.heappop(clock)
+@dataclass
+class _Controller:
+    """Tune's controller loop, as the searcher and the scheduler see it: a trial starts
+    when a slot frees, and each epoch's report goes to the scheduler, then to the searcher."""
+
+    searcher: StudySearch
+    scheduler: TrialScheduler | None
+    curves: CurveSource
+    rng: random.Random
+    metric: str
+    epochs: int
+    result: Replay = field(default_factory=Replay)
+    # (time of its next report, start order, trial): the next report due comes first
+    clock: list[tuple[int, int, _Running]] = field(default_factory=list)
+
+    def run(self, budget: int, workers: int, num_samples: int) -> None:
+        now = 0
+        while len(self.result.values) < budget:
+            while len(self.clock) < workers and self.result.trials < num_samples:
+                self._start(now)
+            if not self.clock:
+                break
+            now, order, trial = heapq.heappop(self.clock)
+            if self._report(trial):
+                heapq.heappush(self.clock, (now + 1, order, trial))
+        self.result.study = self.searcher.optuna_study
+
+    def _start(self, now: int) -> None:
+        trial_id = f"{self.result.trials:05d}"
+        params = self.searcher.suggest(trial_id)
+        curve, rungs = self.curves(params, self.rng)
+        if self.scheduler:
+            self.scheduler.on_trial_add(None, _TrialStub(trial_id))
+        heapq.heappush(self.clock, (now + 1, self.result.trials, _Running(trial_id, curve, rungs)))
+        self.result.trials += 1
+
+    def _report(self, trial: _Running) -> bool:
+        """The trial's next epoch, reported -> whether it runs on (it neither ended nor was
+        stopped); the result that ends it goes to on_trial_complete only, as in Tune."""
         trial.epoch += 1
-        report = _result(trial, metric, epochs)
-        result.values.append(report[metric])
-        decision = (scheduler.on_trial_result(None, _TrialStub(trial.trial_id), report)
-                    if scheduler else TrialScheduler.CONTINUE)
-        if report[n.OUTCOME] != n.RUNNING or decision == TrialScheduler.STOP:
-            if report[n.OUTCOME] == n.RUNNING:
-                result.stopped.append(trial.trial_id)
-            searcher.on_trial_complete(trial.trial_id, report)
-            if scheduler:
-                scheduler.on_trial_complete(None, _TrialStub(trial.trial_id), report)
-        else:
-            searcher.on_trial_result(trial.trial_id, report)
-            heapq.heappush(clock, (now + 1, order, trial))
-    result.study = searcher.optuna_study
-    return result
+        report = _result(trial, self.metric, self.epochs)
+        self.result.values.append(report[self.metric])
+        stub = _TrialStub(trial.trial_id)
+        decision = (self.scheduler.on_trial_result(None, stub, report) if self.scheduler
+                    else TrialScheduler.CONTINUE)
+        running = report[n.OUTCOME] == n.RUNNING
+        if running and decision != TrialScheduler.STOP:
+            self.searcher.on_trial_result(trial.trial_id, report)
+            return True
+        if running:
+            self.result.stopped.append(trial.trial_id)
+        self.searcher.on_trial_complete(trial.trial_id, report)
+        if self.scheduler:
+            self.scheduler.on_trial_complete(None, stub, report)
+        return False
 
 
 def _result(trial: _Running, metric: str, epochs: int) -> dict[str, Any]:
