@@ -10,16 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cvae_study.study.errors import UsageError
+from cvae_study.study import names as n
+from cvae_study.study.options import AblationError
 from cvae_study.study.spaces import CYCLICAL_ONLY
 
 LEAVE_ONE_OUT, PATH = "leave_one_out", "path"
 TARGET, BASELINE, WITHOUT, STEP = "target", "baseline", "without", "path"
-SCHEDULE = "kl.schedule"
-
-
-class AblationError(UsageError):
-    """The ablation cannot be planned as asked; the message names the flag."""
+SCHEDULE = n.KL_SCHEDULE
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,29 @@ def objectives_of(metric: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in metric.split(OBJECTIVE_SEPARATOR))
 
 
+def metric_of(objectives) -> str:
+    """A study's objectives -> its metric as recorded (the MLflow param study.metric, the
+    trainable's argument): objectives_of's inverse."""
+    return OBJECTIVE_SEPARATOR.join(objectives)
+
+
 def modes_of(task: str, objectives) -> tuple[str, ...]:
     """Each objective's direction, max or min."""
     return tuple(OBJECTIVES[task][objective][0] for objective in objectives)
 
 
 TASKS = tuple(OBJECTIVES)
+DEFAULT_TRIALS = 8  # a study's trials when --num-samples is not given
+
+# ---- config keys and data sets more than one module names ---------------------------------
+
+KL_SCHEDULE = "kl.schedule"  # its value decides whether kl.cycles and kl.ratio mean anything
+TEXT_SOURCES = ("lemminflect", "lab")  # data.source of the text task
+PUSHING, DANCE = "pushing", "dance"
+# data.kind of the video task; datasets.video.KINDS says the same for the loaders, which
+# import nothing of study
+VIDEO_KINDS = (PUSHING, DANCE)
+DATA_CHOICES = {"text": TEXT_SOURCES, "video": VIDEO_KINDS}  # --data, per task
 
 # ---- how a run or a trial ended ---------------------------------------------------------------
 
@@ -156,9 +173,12 @@ STATE_FILE = "state.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
 SAMPLES_FILE = "samples.png"  # video bundles: the trial's last prediction strip
-STUDY_FILE = "cvae_study.json"  # in a study's Ray results: what `resume` rebuilds it from
-# The study's Optuna trials as told (Optuna's JournalStorage): beside STUDY_FILE, or in the
-# workdir for a study on remote storage; STUDY_FILE records where.
+# The saved study: a run's state in its Ray results, what `resume` rebuilds it from (not the
+# user's study file, the YAML of `sweep --study FILE`)
+SAVED_STUDY_FILE = "cvae_study.json"
+ABLATION_KIND = "ablation"  # the saved study's "kind" when it is an ablation
+# The study's Optuna trials as told (Optuna's JournalStorage): beside SAVED_STUDY_FILE, or in
+# the workdir for a study on remote storage; SAVED_STUDY_FILE records where.
 OPTUNA_JOURNAL = "optuna-journal.log"
 SPACE_ARTIFACT = "study/space.json"  # of the parent run: the searched space
 # Of a multi-objective study's parent run: its final Pareto set, {"objectives", "modes",

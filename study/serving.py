@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 
 from cvae_study.study.errors import UsageError
 
@@ -14,6 +15,13 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 class ServerError(UsageError):
     """A server cannot start as asked (its port in use, what it needs missing)."""
+
+
+def warn_if_public(host: str, what: str) -> None:
+    """A warning on stderr when `host` serves `what` beyond this machine."""
+    if host not in LOOPBACK:
+        print(f"warning: --host {host} serves {what} to your network, with no "
+              "authentication", file=sys.stderr)
 
 
 def check_port_free(host: str, port: int) -> None:

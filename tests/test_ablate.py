@@ -14,9 +14,10 @@ from test_sweep import module_lab_dir, module_tiny_args, new_study, workdir_of  
 from cvae_study.study import ablation_plan as ap
 from cvae_study.study import cli
 from cvae_study.study import names as n
+from cvae_study.study.options import AblationOptions, TrialResources
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.store import load_json_artifact
-from cvae_study.study.tune import ablate, sweep
+from cvae_study.study.tune import ablate, saved, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +39,7 @@ def small_study(tmp_path_factory, request):
     return study
 
 
-def resources(study, name=""):
-    return sweep.SweepOptions(task="text", name=name, max_concurrent=2)
+RESOURCES = TrialResources(max_concurrent=2)
 
 
 def ablation_runs(study, parent_id):
@@ -50,9 +50,8 @@ def ablation_runs(study, parent_id):
 
 
 def test_leave_one_out_runs_every_variant_under_the_same_seeds(small_study):
-    options = ablate.AblationOptions(study="small", repeats=2)
-    prepared = ablate.prepare(options, resources(small_study), small_study.storage,
-                              small_study.uri)
+    options = AblationOptions(study="small", repeats=2)
+    prepared = ablate.prepare(options, small_study.storage, small_study.uri, RESOURCES)
     plan = prepared.plan
     assert plan.design == ap.LEAVE_ONE_OUT and plan.seeds == [0, 1] and plan.epochs == 2
     assert set(plan.variants) == {"target", "baseline", *(f"without {k}" for k in plan.knobs)}
@@ -92,9 +91,8 @@ def test_leave_one_out_runs_every_variant_under_the_same_seeds(small_study):
 
 
 def test_an_ablation_path_explains_the_gain_step_by_step(small_study):
-    options = ablate.AblationOptions(study="small", name="small-path", repeats=2, path=True)
-    done = ablate.run(ablate.prepare(options, resources(small_study), small_study.storage,
-                                     small_study.uri))
+    options = AblationOptions(study="small", name="small-path", repeats=2, path=True)
+    done = ablate.run(ablate.prepare(options, small_study.storage, small_study.uri, RESOURCES))
     plan = done.plan
     k = len(plan.knobs)
     assert [step["step"] for step in plan.path] == list(range(1, k + 1))
@@ -111,7 +109,7 @@ def test_a_killed_ablation_driver_resumes_with_each_run_once(small_study, tmp_pa
                "--repeats", "2", "--max-concurrent", "1", "--workdir", str(home)]
     log = open(tmp_path / "driver.log", "w")
     driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    saved = small_study.storage
+    store = small_study.storage
     deadline = time.time() + 240
     client = MlflowClient(small_study.uri)
     experiment = client.get_experiment_by_name("small").experiment_id
@@ -119,14 +117,14 @@ def test_a_killed_ablation_driver_resumes_with_each_run_once(small_study, tmp_pa
         time.sleep(1)
         finished = client.search_runs(
             [experiment], f"{n.ABLATION_RUN_FILTER} and tags.outcome = 'completed'")
-        if saved.exists("cut", n.STUDY_FILE) and any(
+        if store.exists("cut", n.SAVED_STUDY_FILE) and any(
                 run.data.tags.get(n.GRID) == "cut" for run in finished):
             break  # a run of this ablation has finished
     assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     assert cli.main(["resume", "cut", "--workdir", str(home)]) == 0
-    resumed = ablate.load("cut", saved, None)
+    resumed = ablate.load("cut", store, None)
     _, runs = ablation_runs(small_study, resumed.parent_id)
     pairs = [(run.data.tags[n.VARIANT], run.data.tags[n.SEED]) for run in runs]
     assert sorted(pairs) == sorted((v, str(s)) for v in resumed.plan.variants for s in (0, 1))
@@ -151,7 +149,7 @@ def test_bad_ablation_input_is_refused_before_anything_runs(small_study, capsys,
 def test_a_study_without_a_completed_trial_cannot_be_ablated(tmp_path, lab_dir, tiny_args,
                                                              capsys):
     study = new_study(tmp_path, lab_dir, tiny_args, "none-done", epochs=2, num_samples=1)
-    sweep.save(study)  # saved and recorded, but no trial has run
+    saved.save(study)  # saved and recorded, but no trial has run
     StudyRecords(study.uri, "none-done").open_parent(
         {"study.task": "text", "study.metric": n.VAL_SCORE}, {}, {})
     code = cli.main(["ablate", "none-done", "--workdir", str(workdir_of(study))])
@@ -161,7 +159,7 @@ def test_a_study_without_a_completed_trial_cannot_be_ablated(tmp_path, lab_dir, 
 def test_a_study_of_several_objectives_is_not_ablated(tmp_path, lab_dir, tiny_args, capsys):
     study = new_study(tmp_path, lab_dir, tiny_args, "trade", epochs=2, num_samples=1,
                       metric="val/bleu4,val/gaussian")
-    sweep.save(study)
+    saved.save(study)
     code = cli.main(["ablate", "trade", "--workdir", str(workdir_of(study))])
     assert code == 2 and "has several objectives (val/bleu4,val/gaussian)" in (
         capsys.readouterr().err)
@@ -170,10 +168,9 @@ def test_a_study_of_several_objectives_is_not_ablated(tmp_path, lab_dir, tiny_ar
 def test_an_ablation_shorter_than_the_study_does_not_choose_the_exported_model(small_study):
     """The demo's kind: knobs measured at fewer epochs than the study trained; the model to
     take home stays the study's best trial."""
-    options = ablate.AblationOptions(study="small", name="small-short", repeats=1, epochs=1,
-                                     knobs=("kl.max_weight",))
-    ablate.run(ablate.prepare(options, resources(small_study), small_study.storage,
-                              small_study.uri))
+    options = AblationOptions(study="small", name="small-short", repeats=1, epochs=1,
+                              knobs=("kl.max_weight",))
+    ablate.run(ablate.prepare(options, small_study.storage, small_study.uri, RESOURCES))
     out = workdir_of(small_study) / "short-bundle"
     assert cli.main(["export", "small", "--out", str(out), "--workdir",
                      str(workdir_of(small_study))]) == 0

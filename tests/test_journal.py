@@ -24,11 +24,12 @@ from test_sweep import (  # noqa: F401 (the module fixtures: used by name)
 )
 from test_team_services import free_port, wait_for
 
-from cvae_study.study import cli, config, dashboard, serving
+from cvae_study.study import cli, config, serving
 from cvae_study.study import names as n
+from cvae_study.study.cli import dashboard
 from cvae_study.study.spaces import SpaceSampler, build_space
 from cvae_study.study.storage import ResultsStore
-from cvae_study.study.tune import journal, sweep
+from cvae_study.study.tune import journal, saved, sweep
 from cvae_study.study.tune.search import make_searcher
 
 STATE = {n.COMPLETED: TrialState.COMPLETE, n.STOPPED_EARLY: TrialState.PRUNED}
@@ -90,7 +91,7 @@ def test_a_restored_searcher_keeps_what_its_journal_was_told_after_the_snapshot(
 def test_a_study_on_remote_storage_keeps_its_journal_in_the_workdir(tmp_path):
     local = ResultsStore(tmp_path / "ray_results")
     assert journal.journal_path(local, "s", tmp_path / "elsewhere") == str(
-        tmp_path / "ray_results" / "s" / n.OPTUNA_JOURNAL)  # beside cvae_study.json
+        tmp_path / "ray_results" / "s" / n.OPTUNA_JOURNAL)  # beside the saved study
     remote = ResultsStore("mock:///bucket/studies")
     assert journal.journal_path(remote, "s", tmp_path) == str(
         tmp_path / "optuna" / "s" / n.OPTUNA_JOURNAL)
@@ -107,7 +108,7 @@ def test_the_dashboard_without_its_extra_names_the_extra(tmp_path, capsys, monke
 
 def test_the_dashboard_of_an_unknown_study_lists_the_studies_there_are(tmp_path, capsys):
     for name in ("first", "second"):
-        ResultsStore(tmp_path / "ray_results").write_json({}, name, n.STUDY_FILE)
+        ResultsStore(tmp_path / "ray_results").write_json({}, name, n.SAVED_STUDY_FILE)
     code = cli.main(["dashboard", "nope", "--workdir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "no study 'nope'" in err and "studies there: first, second" in err
@@ -125,7 +126,7 @@ def searched(tmp_path_factory, request):
 @pytest.mark.slow
 def test_the_journal_holds_every_trial_with_its_state_and_epoch_values(searched):
     study, result = searched
-    recorded = study.storage.read_json("searched", n.STUDY_FILE)["optuna_journal"]
+    recorded = study.storage.read_json("searched", n.SAVED_STUDY_FILE)["optuna_journal"]
     assert recorded == study.journal == study.storage.path("searched", n.OPTUNA_JOURNAL)
     told = by_ray_id(read_journal(recorded, "searched"))
     assert sorted(told) == sorted(t["trial_id"] for t in result.trials)
@@ -171,9 +172,9 @@ def test_the_dashboard_serves_the_studys_journal_until_stopped(searched):
 @pytest.mark.slow
 def test_the_dashboard_of_a_study_without_a_journal_says_so(searched, tmp_path, capsys):
     study, _ = searched
-    record = study.storage.read_json("searched", n.STUDY_FILE)
+    record = study.storage.read_json("searched", n.SAVED_STUDY_FILE)
     del record["optuna_journal"]  # as studies saved themselves before journals
-    ResultsStore(tmp_path).write_json(record, "older", n.STUDY_FILE)
+    ResultsStore(tmp_path).write_json(record, "older", n.SAVED_STUDY_FILE)
     code = cli.main(["dashboard", "older", "--workdir", str(workdir_of(study)),
                      "--storage", str(tmp_path)])
     err = capsys.readouterr().err
@@ -198,7 +199,7 @@ def test_a_resumed_study_tells_its_journal_each_trial_once(tmp_path, lab_dir, ti
         driver.send_signal(signal.SIGKILL)
         driver.wait()
 
-    result = sweep.resume(sweep.load("cut", ResultsStore(home / "ray_results"), None))
+    result = sweep.resume(saved.load("cut", ResultsStore(home / "ray_results"), None))
     told = by_ray_id(read_journal(path, "cut"))
     assert len(result.trials) == 4
     for trial in result.trials:

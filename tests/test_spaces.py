@@ -1,7 +1,7 @@
 import optuna
 import pytest
 
-from cvae_study.study import demo
+from cvae_study.study.cli import demo
 from cvae_study.study.config import ConfigError
 from cvae_study.study.spaces import (
     CYCLICAL_ONLY,

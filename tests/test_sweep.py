@@ -24,13 +24,14 @@ from cvae_study.study.names import (
     DIVERGED,
     ERRORED,
     ROLE,
+    SAVED_STUDY_FILE,
     STOPPED_EARLY,
-    STUDY_FILE,
     TRIAL_ID,
 )
 from cvae_study.study.names import PARENT_RUN as PARENT
+from cvae_study.study.options import SweepOptions
 from cvae_study.study.storage import ResultsStore
-from cvae_study.study.tune import sweep
+from cvae_study.study.tune import saved, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +47,16 @@ def workdir_of(study):
     return Path(study.uri.removeprefix("sqlite:///")).parent
 
 
-def new_study(tmp_path, lab_dir, tiny_args, name, epochs=4, study_file=None, **options):
+def new_study(tmp_path, lab_dir, tiny_args, name, epochs=4, study_file=None, metric="",
+              **options):
+    """A prepared study of the tiny model; metric: its objectives as --metric takes them."""
     home = tmp_path / "w"
     home.mkdir(exist_ok=True)
-    options = sweep.SweepOptions(task="text", name=name, **options)
-    return sweep.prepare(options, study_file, tiny_overrides(lab_dir, tiny_args, epochs),
-                         ResultsStore(home / "ray_results"), f"sqlite:///{home / 'mlflow.db'}")
+    options = SweepOptions(task="text", name=name,
+                           objectives=m.objectives_of(metric) if metric else (), **options)
+    return sweep.prepare(options, ResultsStore(home / "ray_results"),
+                         f"sqlite:///{home / 'mlflow.db'}", study_file=study_file,
+                         overrides=tiny_overrides(lab_dir, tiny_args, epochs))
 
 
 def trial_runs(study):
@@ -268,15 +273,15 @@ def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and driver.poll() is None:
         time.sleep(0.5)
-        # The study file is written once the driver has set up the MLflow tables.
-        saved = home / "ray_results" / "cut" / STUDY_FILE
-        if saved.exists() and _finished_trials(uri) >= 1:
+        # The saved study is written once the driver has set up the MLflow tables.
+        saved_study = home / "ray_results" / "cut" / SAVED_STUDY_FILE
+        if saved_study.exists() and _finished_trials(uri) >= 1:
             break
     assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
     driver.send_signal(signal.SIGKILL)
     driver.wait()
 
-    study = sweep.load("cut", ResultsStore(home / "ray_results"), None)
+    study = saved.load("cut", ResultsStore(home / "ray_results"), None)
     result = sweep.resume(study)
     assert len(result.trials) == 4
     client, runs = trial_runs(study)

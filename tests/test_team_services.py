@@ -16,9 +16,10 @@ import pytest
 from mlflow import MlflowClient
 from test_sweep import tiny_overrides
 
-from cvae_study.study.names import COMPLETED, ROLE, STUDY_FILE
+from cvae_study.study.names import COMPLETED, ROLE, SAVED_STUDY_FILE
+from cvae_study.study.options import SweepOptions
 from cvae_study.study.storage import ResultsStore
-from cvae_study.study.tune import sweep
+from cvae_study.study.tune import saved, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -85,15 +86,15 @@ def test_a_study_on_s3_storage_tracked_by_an_mlflow_server(
     s3_storage, mlflow_server, tmp_path, lab_dir, tiny_args
 ):
     storage = ResultsStore(s3_storage)
-    options = sweep.SweepOptions(task="text", name="team", num_samples=2, max_concurrent=2,
-                                 early_stopping=False)
-    study = sweep.prepare(options, None, tiny_overrides(lab_dir, tiny_args, 2), storage,
-                          mlflow_server)
+    options = SweepOptions(task="text", name="team", num_samples=2, max_concurrent=2,
+                           early_stopping=False)
+    study = sweep.prepare(options, storage, mlflow_server,
+                          overrides=tiny_overrides(lab_dir, tiny_args, 2))
     result = sweep.run(study)
     assert [t["outcome"] for t in result.trials] == [COMPLETED, COMPLETED]
 
     # Ray's results, read back from the bucket
-    assert ResultsStore(s3_storage).read_json("team", STUDY_FILE)["options"]["name"] == (
+    assert ResultsStore(s3_storage).read_json("team", SAVED_STUDY_FILE)["options"]["name"] == (
         "team")
     files = storage.filesystem.get_file_info(pafs.FileSelector(study.path, recursive=True))
     checkpoints = {f.path for f in files if f.base_name == "model.safetensors"}
@@ -113,6 +114,6 @@ def test_a_study_on_s3_storage_tracked_by_an_mlflow_server(
             "samples/epoch_001.json", "samples/epoch_002.json"}
 
     # and the study resumes from the bucket: nothing left to run, nothing duplicated
-    resumed = sweep.resume(sweep.load("team", storage, None))
+    resumed = sweep.resume(saved.load("team", storage, None))
     assert len(resumed.trials) == 2
     assert len(client.search_runs([experiment.experiment_id], f"tags.`{ROLE}` = 'trial'")) == 2

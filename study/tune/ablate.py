@@ -4,7 +4,7 @@ Every variant of the plan (study.ablation_plan) runs under the same seeds, as a 
 grid of variants x seeds through the study's own trainable, with no early stopping. The
 runs are recorded in the study's MLflow experiment under their own parent run (role
 `ablation`, tagged with the study's parent run). The ablation is saved beside the study's
-Ray results (cvae_study.json, kind ablation), so `cvae-study resume NAME` continues it.
+Ray results (the saved study, kind ablation), so `cvae-study resume NAME` continues it.
 A path runs one grid per step: each step's candidates need the previous step's winner.
 """
 
@@ -24,34 +24,31 @@ from cvae_study.study import ablation_plan as ap
 from cvae_study.study import config
 from cvae_study.study import names as n
 from cvae_study.study.name_checks import check_name
+from cvae_study.study.options import (
+    AblationError,
+    AblationOptions,
+    SweepOptions,
+    TrialResources,
+    check_ablation,
+    check_resources,
+)
 from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import open_client, store_lock
 from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_trial
+from cvae_study.study.tune import saved
 from cvae_study.study.tune import sweep as sweeps
 from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
 from cvae_study.study.tune.live import LiveView, keys_of
 from cvae_study.study.tune.trainable import run_variant
 
 
-@dataclass(frozen=True)
-class AblationOptions:
-    study: str
-    name: str = ""  # "" = STUDY-ablation
-    baseline: str = "default"  # default | a trial id
-    target: str = "best"  # best | a trial id
-    repeats: int = 3
-    epochs: int | None = None  # None = the study's
-    knobs: tuple[str, ...] = ()  # () = every knob that differs
-    path: bool = False
-
-
 @dataclass
 class Ablation:
     options: AblationOptions
-    study: sweeps.Sweep  # as the study saved itself
-    runner: sweeps.Sweep  # the ablation's own Tune side: its name, resources, storage
+    study: saved.Sweep  # as the study saved itself
+    runner: saved.Sweep  # the ablation's own Tune side: its name, resources, storage
     plan: ap.Plan
     target: dict[str, Any]  # full flat configs
     baseline: dict[str, Any]
@@ -60,28 +57,21 @@ class Ablation:
     max_concurrent: int = 1  # trials at once, once Ray is up
 
     def save(self) -> None:
-        record = {"kind": "ablation", "options": dataclasses.asdict(self.options),
-                  "resources": dataclasses.asdict(self.runner.options),
+        record = {"kind": n.ABLATION_KIND, "options": dataclasses.asdict(self.options),
+                  "resources": self.runner.options.record(),
                   "plan": self.plan.describe(), "target": self.target,
                   "baseline": self.baseline, "study_parent_id": self.study_parent_id,
                   "parent_id": self.parent_id, "tracking_uri": self.runner.uri}
-        self.runner.storage.write_json(record, self.runner.options.name, n.STUDY_FILE)
+        self.runner.storage.write_json(record, self.runner.options.name, n.SAVED_STUDY_FILE)
 
 
-def _check(options: AblationOptions) -> None:
-    if options.repeats < 1:
-        raise ap.AblationError(f"--repeats {options.repeats}: must be at least 1")
-    if options.epochs is not None and options.epochs < 1:
-        raise ap.AblationError(f"--epochs {options.epochs}: must be at least 1")
-
-
-def _configs(study: sweeps.Sweep, client: MlflowClient, options: AblationOptions):
+def _configs(study: saved.Sweep, client: MlflowClient, options: AblationOptions):
     """-> (study parent, target trial run, target and baseline flat configs)."""
     trial = None if options.target == "best" else options.target
     try:
         parent, run = pick_trial(client, study.options.name, None, trial)
     except TrialNotFound as error:
-        raise ap.AblationError(f"--target {options.target}: {error}") from None
+        raise AblationError(f"--target {options.target}: {error}") from None
     task = study.options.task
     target = config_of_run(task, run)
     if options.baseline == "default":
@@ -89,30 +79,34 @@ def _configs(study: sweeps.Sweep, client: MlflowClient, options: AblationOptions
     try:
         _, baseline_run = pick_trial(client, study.options.name, None, options.baseline)
     except TrialNotFound as error:
-        raise ap.AblationError(f"--baseline {options.baseline}: {error}") from None
+        raise AblationError(f"--baseline {options.baseline}: {error}") from None
     return parent, run, target, config_of_run(task, baseline_run)
 
 
-def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: ResultsStore,
-            uri: str | None) -> Ablation:
-    """Check everything and plan the variants, before Ray starts."""
-    _check(options)
-    if is_ablation(options.study, storage):
-        raise ap.AblationError(f"{options.study!r} is an ablation; ablate the study it ablates")
-    study = sweeps.load(options.study, storage, uri)
+def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
+            resources: TrialResources | None = None) -> Ablation:
+    """Check everything and plan the variants, before Ray starts. uri: the store to record
+    to (None: the study's); resources: what each run of the grid holds."""
+    check_ablation(options)
+    resources = resources or TrialResources()
+    check_resources(resources)
+    if saved.is_ablation(options.study, storage):
+        raise AblationError(f"{options.study!r} is an ablation; ablate the study it ablates")
+    study = saved.load(options.study, storage, uri)
     if study.options.multi_objective:
-        raise ap.AblationError(f"study {options.study!r} has several objectives "
-                               f"({study.options.metric}): an ablation measures one")
+        raise AblationError(f"study {options.study!r} has several objectives "
+                            f"({n.metric_of(study.options.objectives)}): an ablation "
+                            "measures one")
     name = check_name(options.name or f"{options.study}-ablation", "--name")
     if storage.exists(name):
-        raise ap.AblationError(f"{name!r} already exists in {storage}; continue it with "
+        raise AblationError(f"{name!r} already exists in {storage}; continue it with "
                                f"`cvae-study resume {name}` or choose another --name")
     parent, run, target, baseline = _configs(study, open_client(study.uri), options)
     knobs = ap.differing_knobs(list(study.space.searched), baseline, target, options.knobs)
     if not knobs:
-        raise ap.AblationError("the target and the baseline do not differ in any searched knob"
+        raise AblationError("the target and the baseline do not differ in any searched knob"
                                + (" of --knobs" if options.knobs else ""))
-    plan = ap.Plan(ap.PATH if options.path else ap.LEAVE_ONE_OUT, study.options.metric,
+    plan = ap.Plan(ap.PATH if options.path else ap.LEAVE_ONE_OUT, study.options.objective,
                    study.options.mode, list(range(options.repeats)),
                    options.epochs or study.epochs, options.baseline, run.data.tags[n.TRIAL_ID],
                    knobs)
@@ -121,11 +115,12 @@ def prepare(options: AblationOptions, resources: sweeps.SweepOptions, storage: R
         try:
             config.build(study.options.task, ap.variant_config(target, variant, 0, plan.epochs))
         except config.ConfigError as error:
-            raise ap.AblationError(f"variant {variant_name!r} is not a valid config: "
+            raise AblationError(f"variant {variant_name!r} is not a valid config: "
                                    f"{error}") from None
-    runner_options = dataclasses.replace(resources, task=study.options.task, name=name,
-                                         metric=study.options.metric, early_stopping=False)
-    runner = sweeps.Sweep(runner_options, study.space, storage, study.uri)
+    runner_options = SweepOptions(task=study.options.task, name=name,
+                                  objectives=study.options.objectives, early_stopping=False,
+                                  **dataclasses.asdict(resources))
+    runner = saved.Sweep(runner_options, study.space, storage, study.uri)
     return Ablation(options, study, runner, plan, target, baseline, parent.info.run_id)
 
 
@@ -234,23 +229,17 @@ def run(ablation: Ablation, callbacks=(), address: str | None = None,
             ray.shutdown()
 
 
-def is_ablation(name: str, storage: ResultsStore) -> bool:
-    """Whether the saved run `name` in `storage` is an ablation (else a study, or nothing)."""
-    return (check_name(name, "name") and storage.exists(name, n.STUDY_FILE)
-            and storage.read_json(name, n.STUDY_FILE).get("kind") == "ablation")
-
-
 def load(name: str, storage: ResultsStore, uri: str | None) -> Ablation:
     """A saved ablation, to continue."""
-    record = storage.read_json(name, n.STUDY_FILE)
-    options = AblationOptions(**{**record["options"], "knobs": tuple(record["options"]["knobs"])})
-    study = sweeps.load(options.study, storage, uri or record["tracking_uri"])
-    saved = record["plan"]
-    plan = ap.Plan(saved["design"], saved["metric"], saved["mode"], saved["seeds"],
-                   saved["epochs"], saved["baseline_trial"], saved["target_trial"],
-                   saved["knobs"], {name: ap.Variant(**v) for name, v in saved["variants"].items()},
-                   saved["path"])
-    runner = sweeps.Sweep(sweeps.SweepOptions(**record["resources"]), study.space, storage,
-                          study.uri)
+    record = storage.read_json(name, n.SAVED_STUDY_FILE)
+    options = AblationOptions.from_record(record["options"])
+    study = saved.load(options.study, storage, uri or record["tracking_uri"])
+    kept = record["plan"]
+    plan = ap.Plan(kept["design"], kept["metric"], kept["mode"], kept["seeds"],
+                   kept["epochs"], kept["baseline_trial"], kept["target_trial"],
+                   kept["knobs"], {name: ap.Variant(**v) for name, v in kept["variants"].items()},
+                   kept["path"])
+    runner = saved.Sweep(SweepOptions.from_record(record["resources"]), study.space, storage,
+                         study.uri)
     return Ablation(options, study, runner, plan, record["target"], record["baseline"],
                     record["study_parent_id"], record["parent_id"])

@@ -19,7 +19,7 @@ SHOWN_SCORES = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN, n.VA
 
 @dataclass
 class SweepResult:
-    sweep: Any  # the tune.sweep.Sweep that ran
+    sweep: Any  # the tune.saved.Sweep that ran
     trials: list[dict[str, Any]]  # one per trial: id, outcome, epochs, value, searched config
     best: dict[str, Any] | None  # of a single-objective study
     experiment_id: str
@@ -33,7 +33,7 @@ class SweepResult:
         for trial in self.trials:
             outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
         options = self.sweep.options
-        return {"study": options.name, "metric": options.metric,
+        return {"study": options.name, "metric": n.metric_of(options.objectives),
                 "trials": len(self.trials), "outcomes": outcomes,
                 **({"pareto": self.pareto} if self.pareto is not None else {"best": self.best}),
                 "cost": self.cost.metrics() if self.cost else None,
@@ -76,9 +76,9 @@ def summarise(sweep, results, records: StudyRecords, parent_id: str,
                                                 for t in pareto]}, n.PARETO_ARTIFACT)
     else:
         sign = 1 if options.mode == "max" else -1
-        best = max(finished, key=lambda t: sign * t[options.metric], default=None)
+        best = max(finished, key=lambda t: sign * t[options.objective], default=None)
         outcome_tags |= {"best_trial_id": best["trial_id"] if best else "none",
-                         f"best_{options.metric}": best[options.metric] if best else "none"}
+                         f"best_{options.objective}": best[options.objective] if best else "none"}
     cost = study_cost(finished_trials, sweep.epochs)
     records.close_parent(parent_id, outcome_tags, n.MLFLOW_STATUS[n.COMPLETED], cost.metrics())
     return SweepResult(sweep, trials, best, records.experiment_id, parent_id, cost=cost,
