@@ -39,10 +39,10 @@ def _card_video_part(meta: dict, has_strip: bool) -> tuple[str, list[str]]:
     kind = flat["data.kind"]
     data = flat["data.dir"] or (f"synthetic {kind} data ({flat['data.sequences']} training "
                                 f"sequences, seed {flat['data.seed']})")
-    condition = "robot actions and end-effector positions" if kind == "pushing" else "pose images"
+    condition = "robot actions and end-effector positions" if kind == n.PUSHING else "pose images"
     trained_on = (f"{data}, {meta['preset']} preset: {meta['n_past']} observed frames, "
                   f"{meta['n_future']} predicted, conditioned on {condition}")
-    clip = "A_BAIR_SEQUENCE_FOLDER" if kind == "pushing" else "A_DANCE_SPLIT_FOLDER"
+    clip = "A_BAIR_SEQUENCE_FOLDER" if kind == n.PUSHING else "A_DANCE_SPLIT_FOLDER"
     strip = (["## Samples: ground truth (top) over prediction, validation clips", "",
               f"![predictions]({n.SAMPLES_FILE})", ""] if has_strip else [])
     return trained_on, [
