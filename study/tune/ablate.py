@@ -43,6 +43,8 @@ from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
 from cvae_study.study.tune.live import LiveView, keys_of
 from cvae_study.study.tune.trainable import run_variant
 
+SEED_KEY = "train.seed"  # the grid's second axis: every variant under the same seeds
+
 
 @dataclass
 class Ablation:
@@ -83,13 +85,8 @@ def _configs(study: saved.Sweep, client: MlflowClient, options: AblationOptions)
     return parent, run, target, config_of_run(task, baseline_run)
 
 
-def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
-            resources: TrialResources | None = None) -> Ablation:
-    """Check everything and plan the variants, before Ray starts. uri: the store to record
-    to (None: the study's); resources: what each run of the grid holds."""
-    check_ablation(options)
-    resources = resources or TrialResources()
-    check_resources(resources)
+def _load_study(options: AblationOptions, storage: ResultsStore, uri: str | None) -> saved.Sweep:
+    """The saved study to ablate, which must be a study of one objective."""
     if saved.is_ablation(options.study, storage):
         raise AblationError(f"{options.study!r} is an ablation; ablate the study it ablates")
     study = saved.load(options.study, storage, uri)
@@ -97,31 +94,67 @@ def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
         raise AblationError(f"study {options.study!r} has several objectives "
                             f"({n.metric_of(study.options.objectives)}): an ablation "
                             "measures one")
-    name = check_name(options.name or f"{options.study}-ablation", "--name")
-    if storage.exists(name):
-        raise AblationError(f"{name!r} already exists in {storage}; continue it with "
-                               f"`cvae-study resume {name}` or choose another --name")
-    parent, run, target, baseline = _configs(study, open_client(study.uri), options)
+    return study
+
+
+def _plan(options: AblationOptions, study: saved.Sweep, target_trial: str,
+          target: dict[str, Any], baseline: dict[str, Any]) -> ap.Plan:
+    """The variants between baseline and target, each checked as a config."""
     knobs = ap.differing_knobs(list(study.space.searched), baseline, target, options.knobs)
     if not knobs:
         raise AblationError("the target and the baseline do not differ in any searched knob"
-                               + (" of --knobs" if options.knobs else ""))
+                            + (" of --knobs" if options.knobs else ""))
     plan = ap.Plan(ap.PATH if options.path else ap.LEAVE_ONE_OUT, study.options.objective,
                    study.options.mode, list(range(options.repeats)),
-                   options.epochs or study.epochs, options.baseline, run.data.tags[n.TRIAL_ID],
-                   knobs)
+                   options.epochs or study.epochs, options.baseline, target_trial, knobs)
     plan = (ap.path_start if options.path else ap.leave_one_out)(plan, baseline)
     for variant_name, variant in plan.variants.items():
         try:
             config.build(study.options.task, ap.variant_config(target, variant, 0, plan.epochs))
         except config.ConfigError as error:
             raise AblationError(f"variant {variant_name!r} is not a valid config: "
-                                   f"{error}") from None
+                                f"{error}") from None
+    return plan
+
+
+def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
+            resources: TrialResources | None = None) -> Ablation:
+    """Check everything and plan the variants, before Ray starts. uri: the store to record
+    to (None: the study's); resources: what each run of the grid holds."""
+    check_ablation(options)
+    resources = resources or TrialResources()
+    check_resources(resources)
+    study = _load_study(options, storage, uri)
+    name = check_name(options.name or f"{options.study}-ablation", "--name")
+    if storage.exists(name):
+        raise AblationError(f"{name!r} already exists in {storage}; continue it with "
+                            f"`cvae-study resume {name}` or choose another --name")
+    parent, run, target, baseline = _configs(study, open_client(study.uri), options)
+    plan = _plan(options, study, run.data.tags[n.TRIAL_ID], target, baseline)
     runner_options = SweepOptions(task=study.options.task, name=name,
                                   objectives=study.options.objectives, early_stopping=False,
                                   **dataclasses.asdict(resources))
     runner = saved.Sweep(runner_options, study.space, storage, study.uri)
     return Ablation(options, study, runner, plan, target, baseline, parent.info.run_id)
+
+
+def _tuner(ablation: Ablation, trainable, configs: dict[str, dict[str, Any]], tune_name: str,
+           callbacks) -> tune.Tuner:
+    """A new grid of the variants in `configs` x the plan's seeds."""
+    runner, plan = ablation.runner, ablation.plan
+    recorder = MlflowRecorder(runner.uri, ablation.study.options.name, runner.options.task,
+                              ablation.parent_id, n.ABLATION_RUN_ROLE,
+                              VariantTrials(configs, tune_name))
+    view = LiveView(tune_name, (plan.metric,), (plan.mode,), len(configs) * len(plan.seeds),
+                    plan.epochs, partial(keys_of, (n.VARIANT, SEED_KEY)))
+    return tune.Tuner(
+        trainable,
+        param_space={n.VARIANT: tune.grid_search(list(configs)),
+                     SEED_KEY: tune.grid_search(plan.seeds)},
+        tune_config=tune.TuneConfig(max_concurrent_trials=ablation.max_concurrent,
+                                    trial_dirname_creator=sweeps.trial_dirname,
+                                    reuse_actors=True),
+        run_config=sweeps.run_config(runner, tune_name, recorder, view, callbacks))
 
 
 def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callbacks,
@@ -136,32 +169,17 @@ def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callba
         tune.with_parameters(run_variant, task_name=runner.options.task,
                              metric=plan.metric, configs=configs),
         {"cpu": runner.options.cpus_per_trial, "gpu": runner.options.gpus_per_trial})
-    path = runner.storage.path(tune_name)
-    filesystem = runner.storage.ray_filesystem
+    path, filesystem = runner.storage.path(tune_name), runner.storage.ray_filesystem
     if restore and tune.Tuner.can_restore(path, storage_filesystem=filesystem):
         tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
                                    resume_errored=True, storage_filesystem=filesystem)
     else:
-        recorder = MlflowRecorder(runner.uri, ablation.study.options.name, runner.options.task,
-                                  ablation.parent_id, n.ABLATION_RUN_ROLE,
-                                  VariantTrials(configs, tune_name))
-        tuner = tune.Tuner(
-            trainable,
-            param_space={n.VARIANT: tune.grid_search(list(variants)),
-                         "train.seed": tune.grid_search(plan.seeds)},
-            tune_config=tune.TuneConfig(max_concurrent_trials=ablation.max_concurrent,
-                                        trial_dirname_creator=sweeps.trial_dirname,
-                                        reuse_actors=True),
-            run_config=sweeps.run_config(
-                runner, tune_name, recorder,
-                LiveView(tune_name, (plan.metric,), (plan.mode,),
-                         len(variants) * len(plan.seeds), plan.epochs,
-                         partial(keys_of, (n.VARIANT, "train.seed"))), callbacks))
+        tuner = _tuner(ablation, trainable, configs, tune_name, callbacks)
     values: dict[str, dict[int, float]] = defaultdict(dict)
     for result in tuner.fit():
         last = result.metrics or {}
         if last.get(n.OUTCOME) == n.COMPLETED:
-            values[result.config[n.VARIANT]][result.config["train.seed"]] = last[plan.metric]
+            values[result.config[n.VARIANT]][result.config[SEED_KEY]] = last[plan.metric]
     return values
 
 
