@@ -4,14 +4,8 @@ import pytest
 
 from cvae_study.study import cli
 from cvae_study.study import names as m
-from cvae_study.study.bench.sweep import (
-    SEARCH_EPOCHS,
-    SEARCH_TRIALS,
-    best_so_far,
-    compare_search,
-    epoch_reports,
-    epochs_to_reach,
-)
+from cvae_study.study.bench.real_sweeps import SEARCH_EPOCHS, compare_search, epoch_reports
+from cvae_study.study.bench.study_curves import SEARCH_TRIALS, best_so_far, epochs_to_reach
 from cvae_study.study.tracking.records import StudyRecords
 
 

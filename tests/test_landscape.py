@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from cvae_study.study import cli, spaces
+from cvae_study.study import landscape_file as ls
 from cvae_study.study import names as n
-from cvae_study.study.bench import landscape as ls
-from cvae_study.study.bench.search import Landscape
+from cvae_study.study.bench.landscape_curves import Landscape
 from cvae_study.study.bench.surrogate import CurveSurrogate
 
 EPOCHS = 3

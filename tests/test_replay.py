@@ -12,7 +12,10 @@ from ray import tune
 
 from cvae_study.study import names as n
 from cvae_study.study import spaces
-from cvae_study.study.bench.search import best_so_far, compare, epochs_to, ratio_at
+from cvae_study.study.bench import search_bench, search_ratios
+from cvae_study.study.bench.search_methods import DEFAULT, VARIANTS
+from cvae_study.study.bench.search_ratios import compare, ratio_at
+from cvae_study.study.bench.study_curves import best_so_far, epochs_to_reach
 from cvae_study.study.tune import warm_start
 from cvae_study.study.tune.replay import Method, replay
 from cvae_study.study.tune.search import make_scheduler, make_searcher
@@ -90,10 +93,10 @@ def test_asha_in_a_replay_stops_trials_at_their_rung():
     assert len(found.stopped) == len(pruned)
 
 
-def test_epochs_to_and_best_so_far():
+def test_epochs_to_reach_and_best_so_far():
     assert best_so_far([0.1, 0.3, 0.2], 5) == [0.1, 0.3, 0.3, 0.3, 0.3]
-    assert epochs_to(np.array([0.1, 0.3, 0.5]), 0.3) == 2
-    assert epochs_to(np.array([0.1, 0.3]), 0.4) is None
+    assert epochs_to_reach(np.array([0.1, 0.3, 0.5]), 0.3) == 2
+    assert epochs_to_reach(np.array([0.1, 0.3]), 0.4) is None
 
 
 def test_the_ratio_to_random_search_worked_by_hand():
@@ -110,10 +113,8 @@ def test_the_ratio_to_random_search_worked_by_hand():
 
 
 def test_compare_reports_every_budget_with_an_interval(monkeypatch):
-    from cvae_study.study.bench import search
-
-    monkeypatch.setattr(search, "SEARCH_TRIALS", 1)  # budgets of 1, 3 and 10 epochs
-    monkeypatch.setattr(search, "RESAMPLES", 200)
+    monkeypatch.setattr(search_ratios, "SEARCH_TRIALS", 1)  # budgets of 1, 3 and 10 epochs
+    monkeypatch.setattr(search_ratios, "RESAMPLES", 200)
     epochs = 1
     rng = np.random.default_rng(0)
     per_seed = []
@@ -131,25 +132,24 @@ def test_compare_reports_every_budget_with_an_interval(monkeypatch):
 
 
 def test_a_variant_is_compared_with_the_default_on_the_same_resamples(monkeypatch):
-    from cvae_study.study.bench import search
-
-    monkeypatch.setattr(search, "SEARCH_TRIALS", 1)
-    monkeypatch.setattr(search, "RESAMPLES", 200)
+    monkeypatch.setattr(search_ratios, "SEARCH_TRIALS", 1)
+    monkeypatch.setattr(search_ratios, "RESAMPLES", 200)
     rng = np.random.default_rng(1)
     per_seed = []
     for _ in range(20):
         values = list(rng.uniform(0, 1, 10))
         best_first = [max(values), *values[1:]]
         per_seed.append({"random": best_so_far(values, 10),
-                         search.DEFAULT: best_so_far(values, 10),  # no better than random
-                         search.VARIANTS[0]: best_so_far(values, 10),  # the default's twin
-                         search.VARIANTS[1]: best_so_far(best_first, 10)})
+                         DEFAULT: best_so_far(values, 10),  # no better than random
+                         VARIANTS[0]: best_so_far(values, 10),  # the default's twin
+                         VARIANTS[1]: best_so_far(best_first, 10)})
     versus = compare(per_seed, 1)["10x"]["versus_default"]
-    twin, sooner = versus[search.VARIANTS[0]], versus[search.VARIANTS[1]]
+    twin, sooner = versus[VARIANTS[0]], versus[VARIANTS[1]]
     assert twin["median"] == 1.0 and twin["interval"] == [1.0, 1.0]
     assert twin["sooner_share"] == 0.0
     assert sooner["interval"][1] < 1 and sooner["sooner_share"] == 1.0
-    assert "epochs over tpe_asha's, paired" in search.markdown({"budgets": compare(per_seed, 1)})
+    table = search_bench.markdown({"budgets": compare(per_seed, 1)})
+    assert "epochs over tpe_asha's, paired" in table
 
 
 def curve_trainable(config):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from cvae_study.study.bench.search import Landscape
+from cvae_study.study.bench.landscape_curves import Landscape
 
 
 def main(path: Path) -> None:

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from cvae_study.study import landscape_file as ls
 from cvae_study.study import names as n
-from cvae_study.study.bench import landscape as ls
 
 EPOCHS = 6
 

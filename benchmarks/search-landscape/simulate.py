@@ -20,13 +20,9 @@ import numpy as np
 import optuna
 from scipy.stats import spearmanr
 
-from cvae_study.study.bench.sweep import (
-    SEARCH_EPOCHS,
-    SEARCH_SET,
-    best_so_far,
-    matching_random,
-    reach,
-)
+from cvae_study.study.bench.real_sweeps import SEARCH_EPOCHS, matching_random, reach
+from cvae_study.study.bench.study_curves import best_so_far
+from cvae_study.study.landscape_file import SEARCH_SET
 from cvae_study.study.spaces import Choice, SpaceSampler, build_space
 from cvae_study.study.tune.search import make_sampler
 

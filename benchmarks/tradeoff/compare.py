@@ -17,7 +17,7 @@ import numpy as np
 
 from cvae_study.analysis import load_study
 from cvae_study.study import names as n
-from cvae_study.study.bench.search import Landscape
+from cvae_study.study.bench.landscape_curves import Landscape
 from cvae_study.study.pareto import hypervolume, pareto_ranking
 
 OBJECTIVES = (n.VAL_BLEU4, n.VAL_GAUSSIAN)

@@ -20,7 +20,6 @@ on the best-so-far curves averaged over the seeds: the epochs at which the expec
 reaches 95% of the better final expectation.
 """
 
-import itertools
 import os
 import platform
 import statistics
@@ -34,18 +33,24 @@ from mlflow import MlflowClient
 
 from cvae_study.study import config
 from cvae_study.study import names as n
+from cvae_study.study.bench.study_curves import (
+    RANDOM,
+    REACH,
+    SEARCH_TRIALS,
+    TPE_ASHA,
+    best_so_far,
+    epochs_to_reach,
+)
 from cvae_study.study.config import Overrides
+from cvae_study.study.landscape_file import SEARCH_SET
 from cvae_study.study.spaces import TEXT_SPACE
 from cvae_study.study.tracking.workdir import tracking_uri
 
 OVERHEAD_TRIALS, OVERHEAD_EPOCHS = 3, 3
-SEARCH_TRIALS, SEARCH_EPOCHS = 12, 6
-# Both search studies: the default space at hidden 128, so the budget fits a bench run.
-SEARCH_SET = {"model.hidden_size": 128, "eval.verbs": 200}
-REACH = 0.95
-ARMS = {"tpe_asha": ["--num-samples", str(3 * SEARCH_TRIALS)],
-        "random": ["--num-samples", str(SEARCH_TRIALS), "--search", "random",
-                   "--no-early-stopping"]}
+SEARCH_EPOCHS = 6  # each search study's trials; its budget: SEARCH_TRIALS of them
+ARMS = {TPE_ASHA: ["--num-samples", str(3 * SEARCH_TRIALS)],
+        RANDOM: ["--num-samples", str(SEARCH_TRIALS), "--search", "random",
+                 "--no-early-stopping"]}
 
 
 def _command(*args: str) -> list[str]:
@@ -87,13 +92,6 @@ def epoch_reports(uri: str, name: str, metric: str) -> list[float]:
     return [point.value for point in sorted(points, key=lambda p: (p.timestamp, p.step))]
 
 
-def epochs_to_reach(values: list[float], target: float) -> int | None:
-    for spent, value in enumerate(values, start=1):
-        if value >= target:
-            return spent
-    return None
-
-
 def run_search_pair(folder: Path, overrides: Overrides, seed: int) -> dict[str, Any]:
     """Both studies under one search seed -> every epoch each reported, and their walls."""
     metric = n.DEFAULT_OBJECTIVE["text"]
@@ -109,23 +107,17 @@ def run_search_pair(folder: Path, overrides: Overrides, seed: int) -> dict[str, 
     return {"reports": reports, "walls": walls}
 
 
-def best_so_far(values: list[float], budget: int) -> list[float]:
-    """The best value after each epoch of the budget; a study out of trials keeps its best."""
-    curve = list(itertools.accumulate(values[:budget], max))
-    return curve + curve[-1:] * (budget - len(curve))
-
-
 def reach(curves: dict[str, list[float]], best: float | None = None) -> dict[str, Any]:
     """Epochs each study's curve needs to reach 95% of `best`, by default the best value on
     any curve."""
     best = max(max(curve) for curve in curves.values()) if best is None else best
     target = REACH * best
     spent = {arm: epochs_to_reach(curve, target) for arm, curve in curves.items()}
-    tpe, random = spent["tpe_asha"], spent["random"]
+    tpe, random = spent[TPE_ASHA], spent[RANDOM]
     ratio = round(tpe / random, 3) if tpe and random else None
     # Random search that never reaches the target within the budget would need more than
     # the budget, so TPE's epochs over the budget bound the ratio from above.
-    budget = len(curves["random"])
+    budget = len(curves[RANDOM])
     return {"best": round(best, 4), "target_value": round(target, 4),
             "epochs_to_target": spent, "ratio": ratio,
             "ratio_at_most": round(tpe / budget, 3) if tpe and not random else ratio}
@@ -134,7 +126,7 @@ def reach(curves: dict[str, list[float]], best: float | None = None) -> dict[str
 def matching_random(curves: dict[str, list[float]]) -> dict[str, Any]:
     """The same figure against random search's own best: how much sooner TPE + ASHA finds
     what random search finds in its whole budget (the issue's figure is `reach`)."""
-    return reach(curves, max(curves["random"]))
+    return reach(curves, max(curves[RANDOM]))
 
 
 def best_after(curve: list[float]) -> dict[int, float]:

@@ -1,33 +1,39 @@
-"""`cvae-study bench landscape`: the learning curves of random configs of the text study.
+"""The landscape file: the learning curves of random configs of the text study.
 
 The configs are drawn as a random-search study draws them (Optuna's RandomSampler over the
-study's own define-by-run space, seeded), from the space of `bench sweep`'s studies: the
-default text space at hidden 128, 200-verb evaluations. Each is trained for `epochs` epochs
-under train.seed 0 and its every epoch recorded; the first `repeats` configs again under
-`repeat_seeds`, so the landscape holds its own seed noise. `bench search` replays studies
-on it.
+study's own define-by-run space, seeded), by default from the space of the search benches'
+studies (SEARCH_SET). Each is trained for `epochs` epochs under train.seed 0 and its every
+epoch recorded; the first `repeats` configs again under `repeat_seeds`, so the landscape
+holds its own seed noise. `bench landscape` writes it (tune.landscape_grid), `bench search`
+replays studies on it (bench.landscape_curves).
 
 The file is JSON lines: a header (what was drawn, and how), then one line per finished run,
-appended as each run ends. Run again with the same file, it runs only what is missing, so a
-landscape that takes hours is collected in pieces; a different header is an error.
+appended (and fsynced) as each run ends. Run again with the same file, it runs only what is
+missing, so a landscape that takes hours is collected in pieces; a different header is an
+error.
+
+Below both of its users, so it imports neither tune nor bench, nor MLflow (the caller hands
+in the header's provenance tags); Optuna only while drawing.
 """
 
 import json
 import math
+import os
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import optuna
-
 from cvae_study.study import names as n
 from cvae_study.study import spaces
-from cvae_study.study.bench.sweep import SEARCH_SET
 from cvae_study.study.errors import UsageError
-from cvae_study.study.tracking.runs import provenance_tags
 
+# The space of the search benches' studies, `bench sweep`'s real ones and the landscapes
+# their replays run on: the default text space at hidden 128, 200-verb evaluations, so a
+# study fits a bench run. Here, the lowest module that needs it.
+SEARCH_SET = {"model.hidden_size": 128, "eval.verbs": 200}
 HEADER = "landscape"
 # Kept per epoch: the objective, its parts, and what explains them.
 CURVE_METRICS = (n.VAL_SCORE, n.VAL_BLEU4, n.VAL_GAUSSIAN, n.VAL_BLEU4_SEEN, n.VAL_KL,
@@ -78,6 +84,8 @@ def space_of(plan: LandscapePlan) -> spaces.SearchSpace:
 
 def draw(space: spaces.SearchSpace, count: int, seed: int) -> list[dict[str, Any]]:
     """The searched values of the first `count` configs a random-search study would try."""
+    import optuna  # here: reading a landscape needs no Optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     suggest = spaces.SpaceSampler(space)
@@ -136,16 +144,17 @@ def check_same(path: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> Non
                                  "--out")
 
 
-def pending(plan: LandscapePlan, path: Path) -> tuple[list[Run], dict[str, dict[str, Any]]]:
-    """Check the file against the plan (writing its header if new) -> (runs still to do,
-    the full flat config of each by run key)."""
+def pending(plan: LandscapePlan, path: Path, tags: Mapping[str, str] | None = None,
+            ) -> tuple[list[Run], dict[str, dict[str, Any]]]:
+    """Check the file against the plan (writing its header, with the provenance `tags`, if
+    new) -> (runs still to do, the full flat config of each by run key)."""
     plan.check()
     space = space_of(plan)
     header = plan.header(space)
     saved, records = read(path)
     if saved is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({**header, **_provenance()}) + "\n")
+        path.write_text(json.dumps({**header, **_provenance(tags)}) + "\n")
     else:
         check_same(path, saved, header)
     done = {Run(record["config"], record["seed"]) for record in records}
@@ -156,9 +165,9 @@ def pending(plan: LandscapePlan, path: Path) -> tuple[list[Run], dict[str, dict[
     return todo, configs
 
 
-def _provenance() -> dict[str, Any]:
+def _provenance(tags: Mapping[str, str] | None) -> dict[str, Any]:
     return {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
-            "tags": provenance_tags()}
+            "tags": dict(tags or {})}
 
 
 def record_line(run: Run, params: dict[str, Any], curves: dict[str, list[float]],
@@ -168,5 +177,17 @@ def record_line(run: Run, params: dict[str, Any], curves: dict[str, list[float]]
                       allow_nan=False) + "\n"
 
 
+def append_run(path: Path, run: Run, params: dict[str, Any], curves: dict[str, list[float]],
+               outcome: str, seconds: float) -> None:
+    """One finished run's line, on disk before the next run ends (fsync): a killed
+    collection loses only the runs in flight."""
+    with open(path, "a") as handle:
+        handle.write(record_line(run, params, curves, outcome, seconds))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def finite(value: Any) -> float | None:
+    """A value as the file keeps it: JSON has no NaN, so a missing or non-finite one is
+    None."""
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
