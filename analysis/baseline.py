@@ -8,7 +8,7 @@ from cvae_study.analysis.runs import StudyTables, read_study
 from cvae_study.analysis.tradeoff import TradeoffError
 from cvae_study.study import names as n
 from cvae_study.study.errors import StudyNotFound
-from cvae_study.study.tracking.store import require_study_parent
+from cvae_study.study.tracking.store import open_client, require_study_parent
 
 RANDOM = "random"
 FLAG = "--baseline"
@@ -68,7 +68,7 @@ def check_baseline(client: MlflowClient, study: StudyTables, name: str) -> None:
 def load_baseline(uri: str, study: StudyTables, name: str | None) -> StudyTables | None:
     """The baseline named (checked), else the one the store holds, else None. Only a study
     of several objectives has one."""
-    client = MlflowClient(uri)
+    client = open_client(uri)
     if name:
         check_baseline(client, study, name)
     elif study.multi_objective:

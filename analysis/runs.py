@@ -64,6 +64,11 @@ class StudyTables:
         """Trials that ended with a score: completed or stopped early."""
         return self.trials[self.trials["outcome"].isin(n.FINISHED_OUTCOMES)]
 
+    def completed_best_first(self) -> pd.DataFrame:
+        """Completed trials, the best final value first: the report's best trials."""
+        done = self.trials[self.trials["outcome"] == n.COMPLETED]
+        return done.sort_values("final", ascending=self.mode == "min")
+
     def for_objective(self, objective: str) -> "StudyTables":
         """The study seen as one of `objective` (one of its objectives): metric, mode and
         the trials' final and best values that objective's."""

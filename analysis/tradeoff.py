@@ -14,8 +14,8 @@ import pandas as pd
 from optuna.distributions import CategoricalDistribution
 
 from cvae_study.analysis.importance import distributions
+from cvae_study.analysis.knob_scale import knob_heights
 from cvae_study.analysis.observational import FEW, TOO_FEW, drew
-from cvae_study.analysis.plots import knob_heights
 from cvae_study.analysis.runs import StudyTables, final_values, in_start_order
 from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
@@ -72,6 +72,14 @@ def _with_values(trials: pd.DataFrame, study: StudyTables, objectives) -> pd.Dat
     """`trials` with their final value of each objective, read from the history."""
     kept = trials.drop(columns=[o for o in objectives if o in trials])
     return kept.join(final_values(study.history, objectives), on="trial_id")
+
+
+def pareto_front(points: pd.DataFrame, x: str, y: str,
+                 modes: tuple[str, str] = ("max", "max")) -> pd.DataFrame:
+    """The points no other point beats on both x and y, sorted by x (then y): the edge of
+    what they dominate in the x-y plane (their Pareto front when x and y are all there is)."""
+    front = pareto_ranking(points[[x, y]].to_numpy(), modes).pareto_set
+    return points.iloc[front].sort_values([x, y])
 
 
 def ranked_outcome(trials: pd.DataFrame) -> str:

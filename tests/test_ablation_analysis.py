@@ -12,8 +12,9 @@ from mlflow.entities import Metric, Param
 from scipy import stats
 from test_analysis import write_study
 
-from cvae_study.analysis import plots
 from cvae_study.analysis.ablation import effects, load_ablation, noise, path_table, variant_means
+from cvae_study.analysis.figure_data.ablation import forest_info, path_info
+from cvae_study.analysis.figures.ablation import forest_plot, path_figure
 from cvae_study.analysis.findings import what_mattered
 from cvae_study.analysis.report import write_report
 from cvae_study.study import names as m
@@ -166,7 +167,7 @@ def test_what_mattered_says_it_largest_first_then_the_baseline(ablation):
 
 
 def test_forest_plot_puts_the_largest_effect_on_top_inside_the_noise_band(ablation):
-    figure = plots.forest_plot(ablation)
+    figure = forest_plot(forest_info(ablation))
     assert isinstance(figure, Figure)
     axis = figure.axes[0]
     assert [label.get_text() for label in axis.get_yticklabels()] == [
@@ -174,7 +175,7 @@ def test_forest_plot_puts_the_largest_effect_on_top_inside_the_noise_band(ablati
         "baseline (n=2)"]
     (band,) = axis.patches
     assert band.get_x() == pytest.approx(-0.02) and band.get_width() == pytest.approx(0.04)
-    assert plots.path_figure(ablation) is None  # leave-one-out has no path
+    assert path_info(ablation) is None  # leave-one-out has no path
 
 
 PATH_VALUES = {  # the baseline (0.30) -> +optim.lr (0.54) -> +model.cell = the target (0.60)
@@ -232,7 +233,7 @@ def test_path_sentences_measure_each_step_against_the_one_before(path_store):
     assert lines[1].startswith("Step 2: setting model.cell to the target's value (lstm) "
                                "raises val/score by 0.060")
     assert "so the search paid off" in lines[2]
-    figure = plots.path_figure(ablation)
+    figure = path_figure(path_info(ablation))
     assert figure.axes[0].lines[0].get_ydata().tolist() == pytest.approx([0.30, 0.54, 0.60])
 
 

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from cvae_study.analysis import plots
+from cvae_study.analysis.figure_data.detail import psnr_info
+from cvae_study.analysis.figures.detail import psnr_per_frame
+from cvae_study.analysis.figures.registry import FIGURES
 from cvae_study.analysis.importance import param_importances, rebuild_optuna_study
 from cvae_study.analysis.observational import common_rung, factor_levels, sampled_levels_table
 from cvae_study.analysis.report import write_report
@@ -136,14 +138,9 @@ def test_optuna_study_is_rebuilt_with_each_outcome_as_the_search_told_it(study_u
 
 def test_every_figure_is_drawn_for_a_text_study(study_uri):
     study = read_study(study_uri, "known")
-    for name, draw in plots.FIGURES.items():
-        figure = draw(study)
+    for name, spec in FIGURES.items():
+        figure = spec.of(study)
         assert (figure is None) == (name == "psnr_per_frame"), name
-
-
-def test_pareto_front_keeps_only_undominated_points():
-    points = pd.DataFrame({"x": [0.1, 0.5, 0.4, 0.9], "y": [0.9, 0.5, 0.4, 0.1]})
-    assert plots.pareto_front(points, "x", "y").index.tolist() == [0, 1, 3]
 
 
 def test_report_writes_html_markdown_and_figures_and_logs_them(study_uri, tmp_path):
@@ -157,7 +154,7 @@ def test_report_writes_html_markdown_and_figures_and_logs_them(study_uri, tmp_pa
     assert "t_cyc_b" in markdown and "go / goes / going / went" in markdown
     assert "abc123" in markdown and "1 running" in markdown
     figures = list((tmp_path / "report" / "figures").glob("*.png"))
-    assert len(figures) == len(plots.FIGURES) - 1 and all(f.stat().st_size > 5000 for f in figures)
+    assert len(figures) == len(FIGURES) - 1 and all(f.stat().st_size > 5000 for f in figures)
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") == len(figures) and "<table" in page
     client = MlflowClient(study_uri)
@@ -211,7 +208,7 @@ def test_psnr_per_frame_is_drawn_when_a_study_has_frame_metrics(study_uri):
     frames = pd.DataFrame([{"trial_id": trial_id, "epoch": 1, "metric": m.val_psnr_at(k),
                             "value": 30.0 - k} for trial_id in TRIALS for k in range(1, 4)])
     study.history = pd.concat([study.history, frames], ignore_index=True)
-    figure = plots.psnr_per_frame(study)
+    figure = psnr_per_frame(psnr_info(study))
     (axis,) = [a for a in figure.axes if a.get_visible()]
     plotted = [y for line in axis.get_lines() for y in line.get_ydata()]
     assert {29.0, 28.0, 27.0} <= set(plotted)

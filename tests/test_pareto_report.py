@@ -5,11 +5,14 @@ against fronts, hypervolumes and rank correlations computed by hand."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from test_analysis import TRIALS, write_study
 
 from cvae_study.analysis.baseline import load_baseline
+from cvae_study.analysis.figure_data.tradeoff import front_info, hypervolume_info
+from cvae_study.analysis.figures.tradeoff import FADED, front_figure, hypervolume_figure
 from cvae_study.analysis.report import write_report
 from cvae_study.analysis.runs import read_study
 from cvae_study.analysis.tradeoff import (
@@ -17,9 +20,9 @@ from cvae_study.analysis.tradeoff import (
     hypervolume_curve,
     key_knobs,
     knob_correlations,
+    pareto_front,
     tradeoff,
 )
-from cvae_study.analysis.tradeoff_plots import FADED, front_figure, hypervolume_figure
 from cvae_study.study import cli, config
 from cvae_study.study import names as m
 from cvae_study.study.bundle.card import model_card
@@ -131,7 +134,7 @@ def collections_by_gid(axis) -> dict:
 
 
 def test_front_figure_draws_the_hand_computed_front_as_a_step_line(study):
-    axis = front_figure(tradeoff(study, study.objectives)).axes[0]
+    axis = front_figure(front_info(tradeoff(study, study.objectives))).axes[0]
     points = collections_by_gid(axis)
     front = {tuple(point) for point in points["front"].get_offsets().tolist()}
     assert front == {FINAL[trial_id] for trial_id in FRONT}
@@ -152,6 +155,11 @@ def test_front_figure_draws_the_hand_computed_front_as_a_step_line(study):
     assert sorted(labels) == FRONT  # front trials labelled, no other
     assert labels["mo_00001"] == "00001\nkl.schedule=cyclical, optim.lr=0.003"
     assert "labelled by id after mo_" in axis.get_title()
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = pd.DataFrame({"x": [0.1, 0.5, 0.4, 0.9], "y": [0.9, 0.5, 0.4, 0.1]})
+    assert pareto_front(points, "x", "y").index.tolist() == [0, 1, 3]
 
 
 def test_the_key_knobs_are_those_that_vary_most_along_the_front(study):
@@ -186,7 +194,7 @@ def test_hypervolume_after_each_trial_is_the_hand_computed_one(study, store):
     np.testing.assert_allclose(hypervolume_curve(study, study.objectives), HYPERVOLUME)
     baseline = load_baseline(store, study, None)
     assert baseline.name == "mo-random"  # not mo-small, of another budget
-    axis = hypervolume_figure(study, baseline).axes[0]
+    axis = hypervolume_figure(hypervolume_info(study, baseline)).axes[0]
     lines = {line.get_gid(): line for line in axis.get_lines()}
     np.testing.assert_allclose(lines["mo"].get_ydata(), HYPERVOLUME)
     np.testing.assert_allclose(lines["mo-random"].get_ydata(), RANDOM_HYPERVOLUME)

@@ -13,7 +13,15 @@ import pytest
 from mlflow import MlflowClient
 from test_analysis import TRIALS, study_uri, write_study  # noqa: F401 (a fixture: by name)
 
-from cvae_study.analysis import plots
+from cvae_study.analysis.figure_data.lanes import packed_lanes
+from cvae_study.analysis.figure_data.search import history_info, parallel_info, timeline_info
+from cvae_study.analysis.figures.registry import SEARCH_FIGURES
+from cvae_study.analysis.figures.search import (
+    PACKED_NOTE,
+    optimisation_history,
+    parallel_coordinates,
+    worker_timeline,
+)
 from cvae_study.analysis.report import write_report
 from cvae_study.analysis.runs import read_study
 from cvae_study.study import names as m
@@ -84,7 +92,9 @@ def expected_best_so_far(trials: pd.DataFrame, better) -> list[float]:
 @pytest.mark.parametrize(("mode", "better"), [("max", max), ("min", min)])
 def test_history_best_so_far_is_the_running_best_of_completed_trials(untagged_uri, mode, better):
     study = dataclasses.replace(read_study(untagged_uri, "known"), mode=mode)
-    axis = plots.optimisation_history(study).axes[0]
+    info = history_info(study)
+    np.testing.assert_allclose(info.best_so_far, expected_best_so_far(study.trials, better))
+    axis = optimisation_history(info).axes[0]
     (line,) = [line for line in axis.get_lines()
                if line.get_label().startswith("best so far")]
     assert line.get_xdata().tolist() == list(range(1, len(study.trials) + 1))
@@ -95,7 +105,7 @@ def test_history_best_so_far_is_the_running_best_of_completed_trials(untagged_ur
 
 def test_history_marks_each_outcome_apart_stopped_trials_hollow_at_their_last_value(untagged_uri):
     study = read_study(untagged_uri, "known")
-    axis = plots.optimisation_history(study).axes[0]
+    axis = optimisation_history(history_info(study)).axes[0]
     points = {collection.get_label().split(" ")[0].rstrip(","): collection
               for collection in axis.collections}
     assert set(points) == set(study.trials["outcome"])
@@ -111,7 +121,7 @@ def test_history_marks_each_outcome_apart_stopped_trials_hollow_at_their_last_va
 
 def test_parallel_coordinates_have_one_line_per_trial_and_an_axis_per_knob(untagged_uri):
     study = read_study(untagged_uri, "known")
-    axis = plots.parallel_coordinates(study).axes[0]
+    axis = parallel_coordinates(parallel_info(study)).axes[0]
     lines = {line.get_gid(): line for line in axis.get_lines() if line.get_gid()}
     assert sorted(lines) == sorted(study.trials["trial_id"])
     assert len(axis.get_lines()) == len(lines) + len(study.searched)  # + one axis per knob
@@ -150,7 +160,7 @@ def minutes(milliseconds: float) -> float:
 
 def test_timeline_has_a_bar_per_trial_in_its_workers_lane_from_start_to_end(worker_uri):
     study = read_study(worker_uri, "known")
-    figure = plots.worker_timeline(study)
+    figure = worker_timeline(timeline_info(study))
     bars = bars_of(figure)
     assert sorted(bars) == sorted(study.trials["trial_id"])
     workers = pd.Series({trial_id: "/".join(where) for trial_id, where in WORKERS.items()})
@@ -192,7 +202,7 @@ def test_packing_never_puts_overlapping_trials_in_one_lane(seed):
     spans = pd.DataFrame({"start_time": pd.to_datetime(starts, unit="m"),
                           "end_time": pd.to_datetime(starts + rng.integers(1, 15, 40),
                                                      unit="m")})
-    lanes = plots.packed_lanes(spans)
+    lanes = packed_lanes(spans)
     for _, lane in spans.groupby(lanes):
         rows = list(lane.itertuples())
         assert not any(overlapping(a, b) for i, a in enumerate(rows) for b in rows[i + 1:])
@@ -205,7 +215,7 @@ def test_timeline_of_runs_without_worker_tags_packs_them_and_the_caption_says_so
                                                                                  tmp_path):
     study = read_study(untagged_uri, "known")
     assert study.trials["worker_id"].isna().all()  # written before the tag
-    figure = plots.worker_timeline(study)
+    figure = worker_timeline(timeline_info(study))
     bars = list(bars_of(figure).values())
     assert len(bars) == len(study.trials)
     for i, a in enumerate(bars):
@@ -216,7 +226,7 @@ def test_timeline_of_runs_without_worker_tags_packs_them_and_the_caption_says_so
     assert all(label.get_text().startswith("lane ")
                for label in figure.axes[0].get_yticklabels())
     page = write_report(untagged_uri, "known", tmp_path / "report", log_to_mlflow=False)["html"]
-    assert plots.PACKED_NOTE.strip() in page.read_text()
+    assert PACKED_NOTE.strip() in page.read_text()
 
 
 def test_report_shows_the_three_figures_between_the_overview_and_the_knobs(worker_uri,
@@ -224,7 +234,7 @@ def test_report_shows_the_three_figures_between_the_overview_and_the_knobs(worke
     paths = write_report(worker_uri, "known", tmp_path / "report", log_to_mlflow=False)
     page, markdown = paths["html"].read_text(), paths["markdown"].read_text()
     figures = tmp_path / "report" / "figures"
-    for name in plots.SEARCH_FIGURES:
+    for name in SEARCH_FIGURES:
         png = figures / f"{name}.png"
         assert png.stat().st_size > 5000 and f"figures/{name}.png" in markdown
         assert base64.b64encode(png.read_bytes()).decode() in page  # embedded
