@@ -77,22 +77,9 @@ class AblationTables:
         return dict(zip(rows["seed"], rows["value"], strict=True))
 
 
-def load_ablation(uri: str, study_name: str) -> AblationTables | None:
-    """Read the study's latest ablation; None when it has none (or its plan is not written
-    yet). StudyNotFound when there is no such study."""
-    client = open_client(uri)
-    parent = latest_ablation(client, require_study_parent(client, study_name),
-                             finished_only=False)
-    if parent is None:
-        return None
-    plan = load_json_artifact(client, parent.info.run_id, n.ABLATION_PLAN)
-    if plan is None:
-        return None
-    # oldest first, so a (variant, seed) run again replaces its earlier run below
-    runs = client.search_runs(
-        [parent.info.experiment_id],
-        f"{n.ABLATION_RUN_FILTER} and {n.children_filter(parent.info.run_id)}",
-        order_by=["attributes.start_time ASC"], max_results=MAX_RUNS)
+def _tables(study_name: str, parent, plan: dict, runs) -> AblationTables:
+    """The ablation's runs, oldest first, as tables: a (variant, seed) run again replaces
+    its earlier run."""
     outcomes, finals, configs = [], [], {}
     for run in runs:
         tags = run.data.tags
@@ -109,6 +96,24 @@ def load_ablation(uri: str, study_name: str) -> AblationTables | None:
     return AblationTables(study_name, parent, plan,
                           finals_table.drop_duplicates([*keys, "metric"], keep="last"),
                           runs_table.drop_duplicates(keys, keep="last"), configs)
+
+
+def load_ablation(uri: str, study_name: str) -> AblationTables | None:
+    """Read the study's latest ablation; None when it has none (or its plan is not written
+    yet). StudyNotFound when there is no such study."""
+    client = open_client(uri)
+    parent = latest_ablation(client, require_study_parent(client, study_name),
+                             finished_only=False)
+    if parent is None:
+        return None
+    plan = load_json_artifact(client, parent.info.run_id, n.ABLATION_PLAN)
+    if plan is None:
+        return None
+    runs = client.search_runs(
+        [parent.info.experiment_id],
+        f"{n.ABLATION_RUN_FILTER} and {n.children_filter(parent.info.run_id)}",
+        order_by=["attributes.start_time ASC"], max_results=MAX_RUNS)
+    return _tables(study_name, parent, plan, runs)
 
 
 def effect_of(ab: AblationTables, variant: str, reference: str = TARGET,

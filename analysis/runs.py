@@ -141,7 +141,7 @@ def read_study(uri: str, name: str, kl_dims: bool = False) -> StudyTables:
             trials[column] = pd.to_datetime(trials[column].astype(float), unit="ms")
     for key in space.get("cyclical_only", []):  # not drawn by trials of other schedules
         if key in trials:
-            trials[key] = trials[key].where(trials["kl.schedule"] == "cyclical")
+            trials[key] = trials[key].where(trials[n.KL_SCHEDULE] == "cyclical")
     return StudyTables(name, task, metric, mode, parent, space, trials, history, objectives,
                        modes)
 

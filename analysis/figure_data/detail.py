@@ -17,7 +17,7 @@ from cvae_study.analysis.runs import StudyTables, final_values
 from cvae_study.analysis.tradeoff import pareto_front
 from cvae_study.study import names as n
 
-SCHEDULE = "kl.schedule"
+SCHEDULE = n.KL_SCHEDULE  # the figures draw a line per schedule
 LEARNING = (n.TRAIN_LOSS, n.TRAIN_RECON, n.TRAIN_KL)
 QUALITY = (n.VAL_BLEU4, n.VAL_BLEU4_SEEN, n.VAL_GAUSSIAN)
 
