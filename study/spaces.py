@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cvae_study.study import config
+from cvae_study.study import names as n
 from cvae_study.study.config import ConfigError, Overrides
 
 
@@ -37,7 +38,7 @@ class Range:
 Space = dict[str, Choice | Range]
 
 TEXT_SPACE: Space = {
-    "kl.schedule": Choice(("none", "monotonic", "cyclical")),
+    n.KL_SCHEDULE: Choice(("none", "monotonic", "cyclical")),
     "kl.cycles": Range(1, 8),
     "kl.ratio": Range(0.25, 1.0),
     "kl.max_weight": Range(0.25, 4.0, log=True),
@@ -52,7 +53,7 @@ TEXT_SPACE: Space = {
 # The knobs of the text study, on the video model: schedule and weight of the KL (around
 # SVG-LP's beta, 1 here), teacher forcing, learning rate, latent size, and the prior.
 VIDEO_SPACE: Space = {
-    "kl.schedule": Choice(("none", "monotonic", "cyclical")),
+    n.KL_SCHEDULE: Choice(("none", "monotonic", "cyclical")),
     "kl.cycles": Range(1, 8),
     "kl.ratio": Range(0.25, 1.0),
     "kl.max_weight": Range(0.1, 10.0, log=True),
@@ -167,7 +168,7 @@ def build_space(task: str, study_file: str | None = None,
     space = {key: entry for key, entry in space.items() if key not in fixed}
     base = config.build(task, fixed)
     space = {key: _check(task, key, entry, fixed) for key, entry in space.items()}
-    schedules = space.get("kl.schedule", Choice((base.kl.schedule,))).values
+    schedules = space.get(n.KL_SCHEDULE, Choice((base.kl.schedule,))).values
     if "cyclical" not in schedules:
         space = {key: entry for key, entry in space.items() if key not in CYCLICAL_ONLY}
     _check_floor_below_start(task, space, fixed)
@@ -213,17 +214,17 @@ class SpaceSampler:
 
     def __call__(self, trial) -> None:
         schedule = self.default_schedule
-        if "kl.schedule" in self.space:
-            schedule = self.suggest("kl.schedule", trial)
+        if n.KL_SCHEDULE in self.space:
+            schedule = self.suggest(n.KL_SCHEDULE, trial)
         for key in self.space:
-            if key == "kl.schedule" or (key in CYCLICAL_ONLY and schedule != "cyclical"):
+            if key == n.KL_SCHEDULE or (key in CYCLICAL_ONLY and schedule != "cyclical"):
                 continue
             self.suggest(key, trial)
 
 
 def searched_values(space: SearchSpace, flat_config: Mapping[str, Any]) -> dict[str, Any]:
     """The values a trial drew from the space (cycle keys only where they mattered)."""
-    cyclical = flat_config.get("kl.schedule") == "cyclical"
+    cyclical = flat_config.get(n.KL_SCHEDULE) == "cyclical"
     return {key: flat_config.get(key) for key in space.searched
             if cyclical or key not in CYCLICAL_ONLY}
 
@@ -255,9 +256,9 @@ def optuna_distributions(space: SearchSpace) -> dict:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created"
     study = optuna.create_study()
     optuna.logging.set_verbosity(verbosity)
-    searched = space.searched.get("kl.schedule")
+    searched = space.searched.get(n.KL_SCHEDULE)
     if searched is not None and "cyclical" in searched.values:
-        study.enqueue_trial({"kl.schedule": "cyclical"})
+        study.enqueue_trial({n.KL_SCHEDULE: "cyclical"})
     trial = study.ask()
     SpaceSampler(space)(trial)
     return trial.distributions

@@ -24,12 +24,12 @@ from test_sweep import (  # noqa: F401 (the module fixtures: used by name)
 )
 from test_team_services import free_port, wait_for
 
-from cvae_study.study import cli, config, serving
+from cvae_study.study import cli, config, journal, serving
 from cvae_study.study import names as n
 from cvae_study.study.cli import dashboard
 from cvae_study.study.spaces import SpaceSampler, build_space
 from cvae_study.study.storage import ResultsStore
-from cvae_study.study.tune import journal, saved, sweep
+from cvae_study.study.tune import saved, sweep
 from cvae_study.study.tune.search import make_searcher
 
 STATE = {n.COMPLETED: TrialState.COMPLETE, n.STOPPED_EARLY: TrialState.PRUNED}

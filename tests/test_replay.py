@@ -11,12 +11,11 @@ import ray
 from ray import tune
 
 from cvae_study.study import names as n
-from cvae_study.study import spaces
+from cvae_study.study import spaces, warm_start
 from cvae_study.study.bench import search_bench, search_ratios
 from cvae_study.study.bench.search_methods import DEFAULT, VARIANTS
 from cvae_study.study.bench.search_ratios import compare, ratio_at
 from cvae_study.study.bench.study_curves import best_so_far, epochs_to_reach
-from cvae_study.study.tune import warm_start
 from cvae_study.study.tune.replay import Method, replay
 from cvae_study.study.tune.search import make_scheduler, make_searcher
 

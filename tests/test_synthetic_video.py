@@ -254,3 +254,11 @@ def test_default_dataset_cleans_up_after_a_failed_write(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+
+
+def test_the_cli_offers_the_kinds_the_datasets_know():
+    """names.VIDEO_KINDS restates datasets.video.KINDS: datasets may not import study, and
+    the CLI's parser must not import torch to list them."""
+    from cvae_study.study import names
+
+    assert names.VIDEO_KINDS == KINDS

@@ -16,7 +16,7 @@ from cvae_study.study import cli
 from cvae_study.study import names as n
 from cvae_study.study.errors import StudyNotFound
 from cvae_study.study.tune import sweep
-from cvae_study.study.tune.warm_start import WarmStartError
+from cvae_study.study.warm_start import WarmStartError
 
 pytestmark = pytest.mark.slow
 

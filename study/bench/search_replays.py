@@ -37,7 +37,7 @@ def load_source(path: Path) -> LandscapeCurves:
 
 def replay_seed(seed: int, budget: int) -> dict[str, list[float]]:
     """Every method under one search seed -> its best-so-far curve over `budget` epochs."""
-    from cvae_study.study.tune import warm_start
+    from cvae_study.study import warm_start
     from cvae_study.study.tune.replay import replay
 
     source = _SOURCE

@@ -1,4 +1,4 @@
-"""`cvae-study dashboard NAME`: optuna-dashboard over a study's Optuna journal (tune.journal),
+"""`cvae-study dashboard NAME`: optuna-dashboard over a study's Optuna journal (study.journal),
 until Ctrl-C.
 
 Optuna's own view of the search: each trial's state, its per-epoch values, the history,

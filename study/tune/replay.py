@@ -19,8 +19,7 @@ import numpy as np
 from ray.tune.schedulers import TrialScheduler
 
 from cvae_study.study import names as n
-from cvae_study.study import spaces
-from cvae_study.study.tune import warm_start
+from cvae_study.study import spaces, warm_start
 from cvae_study.study.tune.search import (
     REDUCTION_FACTOR,
     StudySearch,

@@ -9,12 +9,11 @@ its journal; an ablation's (kind "ablation", tune.ablate) its plan as well.
 from dataclasses import dataclass
 
 from cvae_study.study import names as n
-from cvae_study.study import spaces
+from cvae_study.study import spaces, warm_start
 from cvae_study.study.errors import StudyNotFound
 from cvae_study.study.name_checks import check_name
 from cvae_study.study.options import SweepOptions
 from cvae_study.study.storage import ResultsStore
-from cvae_study.study.tune import warm_start
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A study is named; its Ray results live in <storage>/<name> (with the saved study,
 tune.saved, what `resume` rebuilds it from), its MLflow records in the experiment <name>,
-its Optuna study in a journal (tune.journal). Every check of the user's input happens in
+its Optuna study in a journal (study.journal). Every check of the user's input happens in
 `prepare`, before Ray starts.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import ray
 from ray import tune
 
+from cvae_study.study import journal, spaces, warm_start
 from cvae_study.study import names as n
-from cvae_study.study import spaces
 from cvae_study.study.config import Overrides
 from cvae_study.study.options import SweepError, SweepOptions, check_sweep
 from cvae_study.study.storage import ResultsStore
@@ -22,7 +22,7 @@ from cvae_study.study.tasks.registry import check_data
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import has_study, open_store, store_lock
-from cvae_study.study.tune import cluster, journal, warm_start
+from cvae_study.study.tune import cluster
 from cvae_study.study.tune.callbacks import MlflowRecorder
 from cvae_study.study.tune.live import LiveView, quiet_console
 from cvae_study.study.tune.results import SweepResult, summarise
@@ -38,7 +38,7 @@ def prepare(options: SweepOptions, storage: ResultsStore, uri: str, *,
             workdir: Path | None = None) -> Sweep:
     """Validate everything a new study needs, before Ray starts. study_file: the user's
     YAML or TOML of space and config sections; workdir: where the Optuna journal of a study
-    on remote storage goes (tune.journal)."""
+    on remote storage goes (study.journal)."""
     options = check_sweep(options)
     space = spaces.build_space(options.task, study_file, overrides)
     if storage.exists(options.name):
