@@ -100,8 +100,29 @@ def lab_dir(tmp_path):
     return folder
 
 
-@pytest.fixture
-def tiny_args():
+def tiny_flags() -> list[str]:
     """TINY as --set flags; the tests give --epochs themselves."""
     return [arg for key, value in TINY.items() if key != "train.epochs"
             for arg in ("--set", f"{key}={value}")]
+
+
+@pytest.fixture
+def tiny_args():
+    return tiny_flags()
+
+
+@pytest.fixture(scope="session")
+def finished(tmp_path_factory):
+    """A real tiny study of two trials, two epochs each: what export and ui tests read."""
+    from test_sweep import new_study
+
+    from cvae_study.study.tune import sweep
+
+    tmp_path = tmp_path_factory.mktemp("export")
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "train.txt").write_text(LAB_TRAIN)
+    (lab / "test.txt").write_text(LAB_TEST)
+    study = new_study(tmp_path, lab, tiny_flags(), "small", epochs=2, num_samples=2,
+                      early_stopping=False)
+    return study, sweep.run(study)

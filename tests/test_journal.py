@@ -41,6 +41,14 @@ def read_journal(path, name) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=storage).get_trials()
 
 
+def journal_so_far(path, name) -> list[optuna.trial.FrozenTrial]:
+    """read_journal of a file its driver may have created but not yet written the study in."""
+    try:
+        return read_journal(path, name)
+    except KeyError:  # Optuna's "Record does not exist": the study is not in the file yet
+        return []
+
+
 def by_ray_id(trials) -> dict[str, optuna.trial.FrozenTrial]:
     ids = [trial.user_attrs[n.TRIAL_ID] for trial in trials]
     assert len(ids) == len(set(ids)), f"a Ray trial told twice: {ids}"
@@ -193,7 +201,7 @@ def test_a_resumed_study_tells_its_journal_each_trial_once(tmp_path, lab_dir, ti
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and driver.poll() is None:
             time.sleep(0.5)
-            if path.exists() and any(t.state.is_finished() for t in read_journal(path, "cut")):
+            if path.exists() and any(t.state.is_finished() for t in journal_so_far(path, "cut")):
                 break
         assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
         driver.send_signal(signal.SIGKILL)

@@ -49,7 +49,7 @@ def _fetch_checkpoint(parent, run, folder: Path) -> Path:
     return folder
 
 
-def pareto_front(uri: str, name: str) -> dict[str, Any]:
+def front_listing(uri: str, name: str) -> dict[str, Any]:
     """`export NAME --pareto`: the front study `name` recorded, best first by its first
     objective, and how to export one of its trials."""
     front = recorded_front(open_client(uri), name)

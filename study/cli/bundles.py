@@ -94,7 +94,7 @@ def export(options: ExportOptions, where: Workspace) -> dict[str, Any]:
 
     check_export(options)
     if options.pareto:
-        return exports.pareto_front(where.tracking_uri, options.name)
+        return exports.front_listing(where.tracking_uri, options.name)
     return exports.export(where.tracking_uri, options.name, options.out, options.metric,
                           options.trial, options.force, options.register)
 
