@@ -35,8 +35,8 @@ BUNDLE_ARTIFACT = "bundle"
 CONVERSION = ("word", "from", "to")
 GENERATION = ("n", "seed")
 MAX_GENERATED = 1000  # per row
-# Per request, so one request cannot hold the server (it answers one request at a time per
-# worker): the model's config (MLflow's model_config), changed at serving time with
+# Per request, so one request cannot hold a server's worker (its requests share one Python
+# interpreter): the model's config (MLflow's model_config), changed at serving time with
 # MLFLOW_PYFUNC_INFERENCE_CONFIG='{"max_rows": 20}'. The time of a request at the limits:
 # benchmarks/README.md#serving-load.
 LIMITS = {"max_rows": 100, "max_generated": 2000}
