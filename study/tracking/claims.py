@@ -30,12 +30,13 @@ class NameHeld(UsageError):
 @dataclass(frozen=True)
 class Name:
     """`name` of `role` in the MLflow experiment `experiment`; `what` says what it names in
-    a message (study, ablation)."""
+    a message (study, ablation), `flag` the flag that gives another name."""
 
     experiment: str
     role: str
     name: str
     what: str
+    flag: str = "--name"
 
 
 def holders(client: MlflowClient, claimed: Name) -> list:
@@ -60,7 +61,7 @@ def describe(run) -> str:
 def _held(uri: str, claimed: Name, run) -> NameHeld:
     return NameHeld(f"{claimed.what} {claimed.name!r} already exists: MLflow experiment "
                     f"{claimed.experiment!r} at {uri} holds it as {describe(run)}; choose "
-                    "another --name")
+                    f"another {claimed.flag}")
 
 
 def refuse_held(uri: str, claimed: Name) -> None:

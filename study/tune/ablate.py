@@ -130,7 +130,7 @@ def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
     name = check_name(options.name or f"{options.study}-ablation", "--name")
     if storage.exists(name):
         raise AblationError(f"{name!r} already exists in {storage}; continue it with "
-                            f"`cvae-study resume {name}` or choose another --name")
+                            f"`cvae-study resume {name}` or choose another --as")
     refuse_held(study.uri, _claimed(options.study, name))  # early; the claim is in run
     parent, run, target, baseline = _configs(study, open_client(study.uri), options)
     plan = _plan(options, study, run.data.tags[n.TRIAL_ID], target, baseline)
@@ -215,7 +215,7 @@ def _run_path(ablation: Ablation, callbacks, restore: bool) -> None:
 
 
 def _claimed(study: str, name: str) -> Name:
-    return Name(study, n.ABLATION_ROLE, name, "ablation")
+    return Name(study, n.ABLATION_ROLE, name, "ablation", "--as")
 
 
 def _claim(ablation: Ablation) -> StudyRecords:
