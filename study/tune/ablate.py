@@ -127,7 +127,7 @@ def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
     resources = resources or TrialResources()
     check_resources(resources)
     study = _load_study(options, storage, uri)
-    name = check_name(options.name or f"{options.study}-ablation", "--name")
+    name = check_name(options.name or f"{options.study}-ablation", "--as")
     if storage.exists(name):
         raise AblationError(f"{name!r} already exists in {storage}; continue it with "
                             f"`cvae-study resume {name}` or choose another --as")
