@@ -178,3 +178,33 @@ def test_an_ablation_shorter_than_the_study_does_not_choose_the_exported_model(s
     assert "ablation" not in source
     chosen = MlflowClient(small_study.uri).get_run(source["run_id"])
     assert chosen.data.tags[n.ROLE] == n.TRIAL_ROLE  # one of the study's own trials
+
+
+def test_two_ablation_drivers_of_one_name_make_one_ablation(small_study, tmp_path):
+    """Started at the same moment on one workdir: one runs the plan, the other is refused
+    (exit 2) naming the holder before it writes anything; one Ray results folder."""
+    home = workdir_of(small_study)
+    command = [sys.executable, "-m", "cvae_study.study.cli", "ablate", "small", "--as", "dup",
+               "--knobs", "kl.max_weight", "--repeats", "1", "--epochs", "1",
+               "--max-concurrent", "1", "--workdir", str(home)]
+    logs = [tmp_path / f"driver{i}.log" for i in range(2)]
+    drivers = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+               for log in logs]
+    codes = [driver.wait(timeout=300) for driver in drivers]
+    errors = [log.read_text() for log in logs]
+    assert sorted(codes) == [0, 2], errors
+    refused = errors[codes.index(2)]
+    client = MlflowClient(small_study.uri)
+    experiment = client.get_experiment_by_name("small").experiment_id
+    (parent,) = client.search_runs([experiment],
+                                   f"{n.ABLATION_FILTER} and attributes.run_name = 'dup'")
+    assert "ablation 'dup' already exists" in refused and parent.info.run_id in refused
+    assert "Traceback" not in refused
+    done = ablate.load("dup", small_study.storage, None)
+    assert done.parent_id == parent.info.run_id
+    _, runs = ablation_runs(small_study, parent.info.run_id)
+    pairs = sorted((run.data.tags[n.VARIANT], run.data.tags[n.SEED]) for run in runs)
+    assert pairs == sorted((variant, "0") for variant in done.plan.variants)  # each once
+    folder = home / "ray_results" / "dup"  # one driver's Tune run, its trials only
+    assert len(list(folder.glob("experiment_state-*.json"))) == 1
+    assert len(list(folder.glob("trial_*"))) == len(done.plan.variants)

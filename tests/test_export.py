@@ -114,6 +114,8 @@ def test_register_makes_a_pyfunc_model_the_registry_loads(registered):
     mlflow.set_tracking_uri(study.uri)  # the registry follows it
     try:
         model = mlflow.pyfunc.load_model("models:/tense-cvae/1")
+        strict = mlflow.pyfunc.load_model("models:/tense-cvae/1",  # as a server's operator
+                                          model_config={"max_rows": 2})  # may set it
     finally:
         mlflow.set_tracking_uri(previous)
     bundle = load_bundle(out)
@@ -129,6 +131,10 @@ def test_register_makes_a_pyfunc_model_the_registry_loads(registered):
                                                                 "seed"]
     with pytest.raises(MlflowException, match="conversions .* or generation"):
         model.predict(pd.DataFrame([{"word": "run", "n": 1}]))
+    assert model.metadata.flavors["python_function"]["config"] == {"max_rows": 100,
+                                                                   "max_generated": 2000}
+    with pytest.raises(MlflowException, match="at most 2 rows .*; this one has 3"):
+        strict.predict(pd.DataFrame([{"word": w, "from": "sp", "to": "p"} for w, _, _ in words]))
 
 
 def test_the_registered_model_is_served_by_mlflow_and_stopped(registered, capsys):
@@ -154,15 +160,53 @@ def test_the_registered_model_is_served_by_mlflow_and_stopped(registered, capsys
 
         answer = post([{"word": "abandon", "from": "sp", "to": "p"}])
         assert answer["predictions"][0]["converted"] == expected
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            post([{"word": "abandon", "from": "sp", "to": "future"}])
-        assert refused.value.code == 400 and "future" in refused.value.read().decode()
+        _refuses_what_it_cannot_answer(post, out, capsys)
     finally:
         stop(server)
     deadline = time.monotonic() + 30  # uvicorn finishes its shutdown after the CLI exits
     while time.monotonic() < deadline and _answers(f"http://127.0.0.1:{port}/ping"):
         time.sleep(0.5)
     assert not _answers(f"http://127.0.0.1:{port}/ping")
+
+
+def _cli_error(args, capsys) -> str:
+    """The message `cvae-study ARGS` exits 2 with."""
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    return err.strip().removeprefix("error: ")
+
+
+def _refuses_what_it_cannot_answer(post, out, capsys):
+    """Each bad or oversized request: 400 with the CLI's message for it, no traceback."""
+    def refused(records) -> str:
+        with pytest.raises(urllib.error.HTTPError) as error:
+            post(records)
+        body = error.value.read().decode()
+        assert error.value.code == 400 and "Traceback" not in body, body
+        answer = json.loads(body)
+        assert answer["error_code"] == "INVALID_PARAMETER_VALUE" and "stack_trace" not in answer
+        return answer["message"]
+
+    convert = ["convert", "--model", str(out)]
+    bad_word = _cli_error([*convert, "w4lk", "--from", "sp", "--to", "p"], capsys)
+    bad_tense = _cli_error([*convert, "walk", "--from", "xx", "--to", "p"], capsys)
+    assert "outside a-z" in bad_word and "tense 'xx'" in bad_tense
+    walk = {"word": "walk", "from": "sp", "to": "p"}
+    assert bad_word in refused([walk, {**walk, "word": "w4lk"}])
+    assert bad_tense in refused([{**walk, "from": "xx"}])
+    assert "at most 100 rows" in refused([walk] * 101)
+    assert "at most 2000 verbs" in refused([{"n": 1000, "seed": s} for s in range(2)]
+                                           + [{"n": 1, "seed": 2}])
+    assert "n 0: must be at least 1" in refused([{"n": 0, "seed": 0}])
+    assert "n 1001: at most 1000 per row" in refused([{"n": 1001, "seed": 0}])
+    assert "word is empty" in refused([{**walk, "word": None}])
+    for wrong in ([{"word": "walk", "from": "sp"}], [{**walk, "n": 1}],
+                  [walk, {"n": 1, "seed": 0}]):  # missing, extra, mixed
+        assert "rows are conversions (word, from, to) or generation" in refused(wrong)
+    for empty in (None, float("nan")):  # JSON null, and NaN (which json.dumps writes)
+        assert "row 1: n is empty (null or NaN)" in refused([{"n": empty, "seed": 0}])
+    for odd in (1.5, "x"):
+        assert f"row 1: n {odd!r}: a whole number" in refused([{"n": odd, "seed": 0}])
 
 
 def _answers(url: str) -> bool:

@@ -96,10 +96,6 @@ def experiment_id(client: MlflowClient, name: str) -> str:
     return client.create_experiment(name, artifact_location(client.tracking_uri))
 
 
-def has_study(uri: str, name: str) -> bool:
-    return study_parent(MlflowClient(uri), name) is not None
-
-
 def study_parent(client: MlflowClient, name: str):
     """The parent run of the study `name`, or None when the store has no such study."""
     experiment = client.get_experiment_by_name(name)

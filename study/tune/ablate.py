@@ -3,8 +3,9 @@
 Every variant of the plan (study.ablation_plan) runs under the same seeds, as a Ray Tune
 grid of variants x seeds through the study's own trainable, with no early stopping. The
 runs are recorded in the study's MLflow experiment under their own parent run (role
-`ablation`, tagged with the study's parent run). The ablation is saved beside the study's
-Ray results (the saved study, kind ablation), so `cvae-study resume NAME` continues it.
+`ablation`, tagged with the study's parent run), its name claimed once (tracking.claims).
+The ablation is saved beside the study's Ray results (the saved study, kind ablation), so
+`cvae-study resume NAME` continues it.
 A path runs one grid per step: each step's candidates need the previous step's winner.
 """
 
@@ -33,9 +34,10 @@ from cvae_study.study.options import (
     check_resources,
 )
 from cvae_study.study.storage import ResultsStore
+from cvae_study.study.tracking.claims import Name, claim, refuse_held
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
-from cvae_study.study.tracking.store import open_client, store_lock
+from cvae_study.study.tracking.store import open_client
 from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_trial
 from cvae_study.study.tune import saved
 from cvae_study.study.tune import sweep as sweeps
@@ -125,10 +127,11 @@ def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
     resources = resources or TrialResources()
     check_resources(resources)
     study = _load_study(options, storage, uri)
-    name = check_name(options.name or f"{options.study}-ablation", "--name")
+    name = check_name(options.name or f"{options.study}-ablation", "--as")
     if storage.exists(name):
         raise AblationError(f"{name!r} already exists in {storage}; continue it with "
-                            f"`cvae-study resume {name}` or choose another --name")
+                            f"`cvae-study resume {name}` or choose another --as")
+    refuse_held(study.uri, _claimed(options.study, name))  # early; the claim is in run
     parent, run, target, baseline = _configs(study, open_client(study.uri), options)
     plan = _plan(options, study, run.data.tags[n.TRIAL_ID], target, baseline)
     runner_options = SweepOptions(task=study.options.task, name=name,
@@ -211,20 +214,24 @@ def _run_path(ablation: Ablation, callbacks, restore: bool) -> None:
             ablation.parent_id, plan.describe(), n.ABLATION_PLAN)
 
 
-def _claim(ablation: Ablation) -> None:
-    options, plan = ablation.options, ablation.plan
-    with store_lock(ablation.runner.uri):
-        records = StudyRecords(ablation.runner.uri, ablation.study.options.name)
-        ablation.parent_id = records.create_parent(
-            ablation.runner.options.name, n.ABLATION_ROLE,
-            {"ablation.design": plan.design, "ablation.repeats": options.repeats,
-             "ablation.epochs": plan.epochs, "ablation.baseline": options.baseline,
-             "ablation.target": plan.target_trial, "ablation.metric": plan.metric,
-             "ablation.knobs": ",".join(plan.knobs)},
-            {n.ABLATION_OF: ablation.study_parent_id, n.TASK: ablation.runner.options.task,
-             n.COMMAND: " ".join(sys.argv), n.STORAGE: str(ablation.runner.storage),
-             **provenance_tags()},
-            {n.ABLATION_PLAN: plan.describe()})
+def _claimed(study: str, name: str) -> Name:
+    return Name(study, n.ABLATION_ROLE, name, "ablation", "--as")
+
+
+def _claim(ablation: Ablation) -> StudyRecords:
+    """The ablation's parent run, claimed under the store's lock (tracking.claims) before
+    anything of it is written: of two drivers of one name, the second is refused."""
+    options, plan, runner = ablation.options, ablation.plan, ablation.runner
+    records, ablation.parent_id = claim(
+        runner.uri, _claimed(ablation.study.options.name, runner.options.name),
+        {"ablation.design": plan.design, "ablation.repeats": options.repeats,
+         "ablation.epochs": plan.epochs, "ablation.baseline": options.baseline,
+         "ablation.target": plan.target_trial, "ablation.metric": plan.metric,
+         "ablation.knobs": ",".join(plan.knobs)},
+        {n.ABLATION_OF: ablation.study_parent_id, n.TASK: runner.options.task,
+         n.COMMAND: " ".join(sys.argv), n.STORAGE: str(runner.storage), **provenance_tags()},
+        {n.ABLATION_PLAN: plan.describe()})
+    return records
 
 
 def run(ablation: Ablation, callbacks=(), address: str | None = None,
@@ -233,8 +240,12 @@ def run(ablation: Ablation, callbacks=(), address: str | None = None,
     started_ray, ablation.max_concurrent = sweeps.connect(ablation.runner, address)
     try:
         if not ablation.parent_id:
-            _claim(ablation)
-            ablation.save()
+            records = _claim(ablation)
+            try:
+                ablation.save()
+            except BaseException:  # nothing of it runs: the name is free again
+                records.discard_parent(ablation.parent_id)
+                raise
         if ablation.plan.design == ap.PATH:
             _run_path(ablation, callbacks, restore)
         else:

@@ -19,9 +19,10 @@ from cvae_study.study.config import Overrides
 from cvae_study.study.options import SweepError, SweepOptions, check_sweep
 from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tasks.registry import check_data
+from cvae_study.study.tracking.claims import Name, claim, refuse_held
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
-from cvae_study.study.tracking.store import has_study, open_store, store_lock
+from cvae_study.study.tracking.store import open_store
 from cvae_study.study.tune import cluster
 from cvae_study.study.tune.callbacks import MlflowRecorder
 from cvae_study.study.tune.live import LiveView, quiet_console
@@ -96,31 +97,22 @@ def run_config(sweep: Sweep, tune_name: str, recorder: MlflowRecorder, view: Liv
         callbacks=[recorder, view, *callbacks], verbose=0)
 
 
-def _open_parent(sweep: Sweep, records: StudyRecords) -> str:
-    """The study's parent run: its options and shared config as params, its space."""
-    options, space = sweep.options, sweep.space
-    shared = {key: value for key, value in space.base_flat.items()
-              if key not in space.searched}  # what every trial of the study shares
-    return records.open_parent(
-        options.params() | shared,
-        {n.TASK: options.task, n.COMMAND: " ".join(sys.argv), n.STORAGE: str(sweep.storage),
-         **provenance_tags()},
-        {n.SPACE_ARTIFACT: spaces.describe(space)})
-
-
-def _refuse_existing(sweep: Sweep) -> None:
-    if has_study(sweep.uri, sweep.options.name):
-        raise SweepError(f"MLflow experiment {sweep.options.name!r} already holds a study at "
-                         f"{sweep.uri}; choose another --name")
+def _claimed(sweep: Sweep) -> Name:
+    return Name(sweep.options.name, n.PARENT_ROLE, sweep.options.name, "study")
 
 
 def _claim(sweep: Sweep) -> tuple[StudyRecords, str]:
-    """The study's experiment and parent run, created under the store's lock: of two
-    drivers starting the same name at once, one gets it and the other is refused."""
-    with store_lock(sweep.uri):
-        _refuse_existing(sweep)
-        records = StudyRecords(sweep.uri, sweep.options.name)
-        return records, _open_parent(sweep, records)
+    """The study's experiment and parent run (its options and shared config as params, its
+    space), claimed under the store's lock: of two drivers starting the same name at once,
+    one gets it and the other is refused (tracking.claims)."""
+    options, space = sweep.options, sweep.space
+    shared = {key: value for key, value in space.base_flat.items()
+              if key not in space.searched}  # what every trial of the study shares
+    return claim(
+        sweep.uri, _claimed(sweep), options.params() | shared,
+        {n.TASK: options.task, n.COMMAND: " ".join(sys.argv), n.STORAGE: str(sweep.storage),
+         **provenance_tags()},
+        {n.SPACE_ARTIFACT: spaces.describe(space)})
 
 
 def _searcher(sweep: Sweep) -> StudySearch:
@@ -167,7 +159,7 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None,
     start, a failure leaves nothing in MLflow that would block the name. quiet: no live
     view, only errors and its final lines."""
     open_store(sweep.uri)  # unreachable or damaged: fails here, nothing created
-    _refuse_existing(sweep)
+    refuse_held(sweep.uri, _claimed(sweep))
     started_ray, max_concurrent = connect(sweep, address)
     try:
         records, parent_id = _claim(sweep)
