@@ -17,6 +17,7 @@ import pytest
 from mlflow import MlflowClient
 
 from cvae_study.study import cli
+from cvae_study.study.tracking import store
 from cvae_study.study.tracking.runs import RunLogger
 
 CLI = [sys.executable, "-m", "cvae_study.study.cli"]
@@ -66,6 +67,7 @@ def store_with_one_run(workdir: Path, epochs: int = 2) -> str:
 
 RACER = """
 import sys, time
+from cvae_study.study.tracking import store
 from cvae_study.study.tracking.runs import RunLogger
 uri, start, name = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 while time.time() < start:
@@ -156,6 +158,29 @@ def test_a_damaged_store_is_named_and_never_written(tmp_path, damage, lab_dir, t
                               "pragma integrity_check")
         assert digest(path) == before
     assert not (tmp_path / "bundle").exists()
+
+
+def test_a_store_whose_writer_was_killed_mid_write_opens_with_its_runs(tmp_path):
+    uri = store_with_one_run(tmp_path)
+    path = tmp_path / "mlflow.db"
+    killed_mid_write = (
+        "import os, signal, sqlite3, sys\n"
+        "connection = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "connection.execute('pragma cache_size=1')\n"  # spills pages to the file mid-write
+        "connection.execute('begin')\n"
+        "connection.execute('create table half(x)')\n"
+        "connection.executemany('insert into half values (?)', [('x' * 500,)] * 5000)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    subprocess.run([sys.executable, "-c", killed_mid_write, str(path)], check=False)
+    assert Path(f"{path}-journal").stat().st_size > 0  # a hot journal, as a killed driver leaves
+    store.open_store(uri)
+    client = MlflowClient(uri)
+    [run] = client.search_runs([client.get_experiment_by_name("kept").experiment_id])
+    assert run.info.run_name == "kept-run"
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("pragma integrity_check").fetchone()[0] == "ok"
+        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+    assert "half" not in tables and not Path(f"{path}-journal").exists()
 
 
 def test_debug_shows_the_traceback_too(tmp_path, capsys):

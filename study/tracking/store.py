@@ -49,8 +49,8 @@ def check_not_damaged(path: Path) -> None:
         header = handle.read(len(SQLITE_HEADER))
     problem = None if header == SQLITE_HEADER else "not a sqlite database"
     if problem is None:
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        try:  # read-write: sqlite rolls back the hot journal of a writer killed mid-write
+            with sqlite3.connect(path) as connection:
                 verdict = connection.execute("pragma quick_check").fetchone()[0]
             problem = None if verdict == "ok" else verdict
         except sqlite3.DatabaseError as error:
