@@ -59,6 +59,16 @@ def test_best_so_far_follows_the_mode():
     assert progress.front()[0][0] == "b"
 
 
+def test_a_grid_of_fixed_configurations_shows_no_best_run():
+    progress = StudyProgress(("val/score",), ("max",), 2, 3,
+                             partial(keys_of, (n.VARIANT,)), started=0.0, ranked=False)
+    progress.started_trial("a", {n.VARIANT: "baseline"})
+    progress.result("a", {"training_iteration": 1, "val/score": 0.4})
+    lines = progress.lines(10.0)
+    assert not any("best" in line for line in lines), lines
+    assert lines[0].startswith("0 of 2 trials ended")
+
+
 def test_a_study_cost_sums_held_resources_and_counts_the_epochs_spared():
     trials = [FinishedTrial(n.COMPLETED, 9, held(2, 0.5, 3600)),
               FinishedTrial(n.STOPPED_EARLY, 1, held(2, 0.5, 360)),

@@ -10,6 +10,7 @@ the run is created: of two parents made at once, the later one is discarded and 
 the outcome is the same. A deleted run (MLflow's trash) holds nothing.
 """
 
+import contextlib
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from mlflow import MlflowClient
 
 from cvae_study.study import names as n
 from cvae_study.study.errors import UsageError
+from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.store import open_client, open_store, store_lock
 
@@ -72,6 +74,15 @@ def refuse_held(uri: str, claimed: Name) -> None:
         raise _held(uri, claimed, found[0])
 
 
+def refuse_taken(storage: ResultsStore, uri: str, claimed: Name) -> None:
+    """Before Ray starts: UsageError when `claimed` names a saved run in `storage` (Ray's
+    results), NameHeld when a parent run in the store at `uri` holds it."""
+    if storage.exists(claimed.name):
+        raise UsageError(f"{claimed.name!r} already exists in {storage}; continue it with "
+                         f"`cvae-study resume {claimed.name}` or choose another {claimed.flag}")
+    refuse_held(uri, claimed)
+
+
 def claim(uri: str, claimed: Name, params: dict[str, Any], tags: dict[str, str],
           documents: dict[str, dict]) -> tuple[StudyRecords, str]:
     """Create the parent run of `claimed` (its params, tags and JSON documents) unless the
@@ -88,3 +99,14 @@ def claim(uri: str, claimed: Name, params: dict[str, Any], tags: dict[str, str],
         records.discard_parent(run_id)
         raise _held(uri, claimed, first)
     return records, run_id
+
+
+@contextlib.contextmanager
+def freed_on_failure(records: StudyRecords, run_id: str):
+    """What a driver does after its claim and before its runs start (saving itself): should
+    it fail, the claimed parent run is discarded, so the name is free again."""
+    try:
+        yield
+    except BaseException:
+        records.discard_parent(run_id)
+        raise

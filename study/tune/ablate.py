@@ -1,7 +1,7 @@
 """`cvae-study ablate NAME`: which of a study's knobs carried its gain, measured.
 
 Every variant of the plan (study.ablation_plan) runs under the same seeds, as a Ray Tune
-grid of variants x seeds through the study's own trainable, with no early stopping. The
+grid of variants x seeds (tune.seeded_grid) through the study's own trainable. The
 runs are recorded in the study's MLflow experiment under their own parent run (role
 `ablation`, tagged with the study's parent run), its name claimed once (tracking.claims).
 The ablation is saved beside the study's Ray results (the saved study, kind ablation), so
@@ -12,14 +12,10 @@ A path runs one grid per step: each step's candidates need the previous step's w
 import dataclasses
 import statistics
 import sys
-from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-import ray
 from mlflow import MlflowClient
-from ray import tune
 
 from cvae_study.study import ablation_plan as ap
 from cvae_study.study import config
@@ -34,18 +30,14 @@ from cvae_study.study.options import (
     check_resources,
 )
 from cvae_study.study.storage import ResultsStore
-from cvae_study.study.tracking.claims import Name, claim, refuse_held
+from cvae_study.study.tracking.claims import Name, claim, freed_on_failure, refuse_taken
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import open_client
 from cvae_study.study.tracking.trials import TrialNotFound, config_of_run, pick_trial
 from cvae_study.study.tune import saved
 from cvae_study.study.tune import sweep as sweeps
-from cvae_study.study.tune.callbacks import MlflowRecorder, VariantTrials
-from cvae_study.study.tune.live import LiveView, keys_of
-from cvae_study.study.tune.trainable import run_variant
-
-SEED_KEY = "train.seed"  # the grid's second axis: every variant under the same seeds
+from cvae_study.study.tune.seeded_grid import Grid, run_grid
 
 
 @dataclass
@@ -89,9 +81,7 @@ def _configs(study: saved.Sweep, client: MlflowClient, options: AblationOptions)
 
 def _load_study(options: AblationOptions, storage: ResultsStore, uri: str | None) -> saved.Sweep:
     """The saved study to ablate, which must be a study of one objective."""
-    if saved.is_ablation(options.study, storage):
-        raise AblationError(f"{options.study!r} is an ablation; ablate the study it ablates")
-    study = saved.load(options.study, storage, uri)
+    study = saved.load_study(options.study, storage, uri, "ablate")
     if study.options.multi_objective:
         raise AblationError(f"study {options.study!r} has several objectives "
                             f"({n.metric_of(study.options.objectives)}): an ablation "
@@ -128,10 +118,7 @@ def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
     check_resources(resources)
     study = _load_study(options, storage, uri)
     name = check_name(options.name or f"{options.study}-ablation", "--as")
-    if storage.exists(name):
-        raise AblationError(f"{name!r} already exists in {storage}; continue it with "
-                            f"`cvae-study resume {name}` or choose another --as")
-    refuse_held(study.uri, _claimed(options.study, name))  # early; the claim is in run
+    refuse_taken(storage, study.uri, _claimed(options.study, name))  # the claim is in run
     parent, run, target, baseline = _configs(study, open_client(study.uri), options)
     plan = _plan(options, study, run.data.tags[n.TRIAL_ID], target, baseline)
     runner_options = SweepOptions(task=study.options.task, name=name,
@@ -139,25 +126,6 @@ def prepare(options: AblationOptions, storage: ResultsStore, uri: str | None,
                                   **dataclasses.asdict(resources))
     runner = saved.Sweep(runner_options, study.space, storage, study.uri)
     return Ablation(options, study, runner, plan, target, baseline, parent.info.run_id)
-
-
-def _tuner(ablation: Ablation, trainable, configs: dict[str, dict[str, Any]], tune_name: str,
-           callbacks) -> tune.Tuner:
-    """A new grid of the variants in `configs` x the plan's seeds."""
-    runner, plan = ablation.runner, ablation.plan
-    recorder = MlflowRecorder(runner.uri, ablation.study.options.name, runner.options.task,
-                              ablation.parent_id, n.ABLATION_RUN_ROLE,
-                              VariantTrials(configs, tune_name))
-    view = LiveView(tune_name, (plan.metric,), (plan.mode,), len(configs) * len(plan.seeds),
-                    plan.epochs, partial(keys_of, (n.VARIANT, SEED_KEY)))
-    return tune.Tuner(
-        trainable,
-        param_space={n.VARIANT: tune.grid_search(list(configs)),
-                     SEED_KEY: tune.grid_search(plan.seeds)},
-        tune_config=tune.TuneConfig(max_concurrent_trials=ablation.max_concurrent,
-                                    trial_dirname_creator=sweeps.trial_dirname,
-                                    reuse_actors=True),
-        run_config=sweeps.run_config(runner, tune_name, recorder, view, callbacks))
 
 
 def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callbacks,
@@ -168,22 +136,10 @@ def _grid(ablation: Ablation, variants: dict[str, ap.Variant], step: int, callba
                for name, variant in variants.items()}
     tune_name = f"{runner.options.name}/step{step}" if plan.design == ap.PATH else (
         runner.options.name)
-    trainable = tune.with_resources(
-        tune.with_parameters(run_variant, task_name=runner.options.task,
-                             metric=plan.metric, configs=configs),
-        {"cpu": runner.options.cpus_per_trial, "gpu": runner.options.gpus_per_trial})
-    path, filesystem = runner.storage.path(tune_name), runner.storage.ray_filesystem
-    if restore and tune.Tuner.can_restore(path, storage_filesystem=filesystem):
-        tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
-                                   resume_errored=True, storage_filesystem=filesystem)
-    else:
-        tuner = _tuner(ablation, trainable, configs, tune_name, callbacks)
-    values: dict[str, dict[int, float]] = defaultdict(dict)
-    for result in tuner.fit():
-        last = result.metrics or {}
-        if last.get(n.OUTCOME) == n.COMPLETED:
-            values[result.config[n.VARIANT]][result.config[SEED_KEY]] = last[plan.metric]
-    return values
+    grid = Grid(runner, ablation.study.options.name, ablation.parent_id, n.ABLATION_RUN_ROLE,
+                plan.metric, plan.mode, tuple(plan.seeds), plan.epochs,
+                ablation.max_concurrent)
+    return run_grid(grid, configs, tune_name, callbacks, restore)
 
 
 def _means(values: dict[str, dict[int, float]]) -> dict[str, float]:
@@ -237,15 +193,11 @@ def _claim(ablation: Ablation) -> StudyRecords:
 def run(ablation: Ablation, callbacks=(), address: str | None = None,
         restore: bool = False) -> Ablation:
     """Run (or, restore=True, continue) every variant x seed of the plan."""
-    started_ray, ablation.max_concurrent = sweeps.connect(ablation.runner, address)
-    try:
+    with sweeps.connected(ablation.runner, address) as ablation.max_concurrent:
         if not ablation.parent_id:
             records = _claim(ablation)
-            try:
+            with freed_on_failure(records, ablation.parent_id):
                 ablation.save()
-            except BaseException:  # nothing of it runs: the name is free again
-                records.discard_parent(ablation.parent_id)
-                raise
         if ablation.plan.design == ap.PATH:
             _run_path(ablation, callbacks, restore)
         else:
@@ -253,9 +205,6 @@ def run(ablation: Ablation, callbacks=(), address: str | None = None,
         StudyRecords(ablation.runner.uri, ablation.study.options.name).close_parent(
             ablation.parent_id, {}, n.MLFLOW_STATUS[n.COMPLETED])
         return ablation
-    finally:
-        if started_ray:
-            ray.shutdown()
 
 
 def load(name: str, storage: ResultsStore, uri: str | None) -> Ablation:

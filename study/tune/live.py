@@ -74,8 +74,11 @@ class StudyProgress:
     left, from Tune's trial events (no Ray here)."""
 
     def __init__(self, objectives: tuple[str, ...], modes: tuple[str, ...], total: int,
-                 epochs: int, knobs: Callable[[dict], dict], started: float):
-        self.objectives, self.modes = objectives, modes
+                 epochs: int, knobs: Callable[[dict], dict], started: float,
+                 ranked: bool = True):
+        """ranked: whether the trials compete, so that a best one is shown (a grid's runs
+        of fixed configurations do not)."""
+        self.objectives, self.modes, self.ranked = objectives, modes, ranked
         self.total, self.epochs, self.knobs = total, epochs, knobs
         self.started = started
         self.trials: dict[str, LiveTrial] = {}
@@ -111,7 +114,7 @@ class StudyProgress:
         return [scored[i] for i in ranking.order if ranking.fronts[i] == 0]
 
     def _front_lines(self) -> list[str]:
-        front = self.front()
+        front = self.front() if self.ranked else []
         if not front:
             return []
         if len(self.objectives) == 1:
@@ -160,10 +163,11 @@ class LiveView(tune.Callback):
 
     def __init__(self, title: str, objectives: tuple[str, ...], modes: tuple[str, ...],
                  total: int, epochs: int, knobs: Callable[[dict], dict],
-                 console: Console | None = None, quiet: bool = False):
+                 console: Console | None = None, quiet: bool = False, ranked: bool = True):
         """knobs: a trial's config -> the values shown for the best trial (picklable: Tune
-        pickles its callbacks). quiet: only errors and the final lines."""
-        self.title, self.quiet = title, quiet
+        pickles its callbacks). quiet: only errors and the final lines. ranked: show the
+        best trial (StudyProgress)."""
+        self.title, self.quiet, self.ranked = title, quiet, ranked
         self.args = (objectives, modes, total, epochs, knobs)
         self.console = console  # None: the driver's stdout, opened in setup()
         self.progress: StudyProgress | None = None
@@ -175,7 +179,7 @@ class LiveView(tune.Callback):
 
     def setup(self, **info) -> None:
         self.console = self.console or Console(file=sys.stdout)
-        self.progress = StudyProgress(*self.args, started=time.time())
+        self.progress = StudyProgress(*self.args, started=time.time(), ranked=self.ranked)
         self.last_drawn = self.progress.started
         if self.console.is_terminal and not self.quiet:
             # Ray's and the workers' prints go above the view, not through it.

@@ -6,6 +6,7 @@ its Optuna study in a journal (study.journal). Every check of the user's input h
 `prepare`, before Ray starts.
 """
 
+import contextlib
 import sys
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from cvae_study.study.config import Overrides
 from cvae_study.study.options import SweepError, SweepOptions, check_sweep
 from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tasks.registry import check_data
-from cvae_study.study.tracking.claims import Name, claim, refuse_held
+from cvae_study.study.tracking.claims import Name, claim, freed_on_failure, refuse_held
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tracking.runs import provenance_tags
 from cvae_study.study.tracking.store import open_store
@@ -63,19 +64,20 @@ def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def connect(sweep: Sweep, address: str | None) -> tuple[bool, int]:
-    """Start or join Ray and check the study fits it -> (started here, trials at once)."""
+@contextlib.contextmanager
+def connected(sweep: Sweep, address: str | None):
+    """Ray, started here or joined at `address`, with the study checked to fit it -> the
+    trials it runs at once; a Ray started here is shut down on leaving."""
     options = sweep.options
     quiet_console()
     started = cluster.connect(address)
     try:
         cluster.check_storage(sweep.storage, options.shared_storage)
-        fits = cluster.trials_at_once(options.cpus_per_trial, options.gpus_per_trial)
-    except cluster.ClusterError:
+        yield options.max_concurrent or cluster.trials_at_once(options.cpus_per_trial,
+                                                               options.gpus_per_trial)
+    finally:
         if started:
             ray.shutdown()
-        raise
-    return started, options.max_concurrent or fits
 
 
 def _trainable(sweep: Sweep):
@@ -160,20 +162,13 @@ def run(sweep: Sweep, callbacks=(), address: str | None = None,
     view, only errors and its final lines."""
     open_store(sweep.uri)  # unreachable or damaged: fails here, nothing created
     refuse_held(sweep.uri, _claimed(sweep))
-    started_ray, max_concurrent = connect(sweep, address)
-    try:
+    with connected(sweep, address) as max_concurrent:
         records, parent_id = _claim(sweep)
-        try:
+        with freed_on_failure(records, parent_id):
             save(sweep)
-        except BaseException:
-            records.discard_parent(parent_id)
-            raise
         searcher = _searcher(sweep)
         results = _tuner(sweep, searcher, max_concurrent, callbacks, quiet).fit()
         return summarise(sweep, results, records, parent_id, searcher)
-    finally:
-        if started_ray:
-            ray.shutdown()
 
 
 def resume(sweep: Sweep, address: str | None = None) -> SweepResult:
@@ -187,12 +182,8 @@ def resume(sweep: Sweep, address: str | None = None) -> SweepResult:
                          "gone; resume the study where it started, with that file in place")
     records = StudyRecords(sweep.uri, sweep.options.name)
     parent_id = records.open_parent({}, {}, {})
-    started_ray, _ = connect(sweep, address)
-    try:
+    with connected(sweep, address):
         tuner = tune.Tuner.restore(sweep.path, trainable=_trainable(sweep),
                                    resume_unfinished=True, resume_errored=True,
                                    storage_filesystem=filesystem)
         return summarise(sweep, tuner.fit(), records, parent_id)
-    finally:
-        if started_ray:
-            ray.shutdown()
