@@ -73,14 +73,20 @@ def _wide(effect: st.Effect) -> str:
             "very wide.")
 
 
-def sentence(subject: str, effect: st.Effect, ab: AblationTables, ending: str = "") -> str:
-    """'<subject> lowers val/score by ... : it matters.'"""
+def effect_sentence(subject: str, effect: st.Effect, metric: str, mode: str, floor: float,
+                    ending: str = "") -> str:
+    """'<subject> lowers val/score by ... : it matters.' floor: what seeds alone move the
+    metric by."""
     if effect.verdict == st.TOO_FEW:
         return (f"{subject}: {effect.n} seed(s) completed for both, too few to tell "
-                f"what it does to {ab.metric}.")
-    floor = noise(ab).floor
-    return (f"{subject} {_amount(effect, ab.metric, ab.mode)}: "
+                f"what it does to {metric}.")
+    return (f"{subject} {_amount(effect, metric, mode)}: "
             f"{_judgement(effect, floor)}{ending}.{_wide(effect)}")
+
+
+def sentence(subject: str, effect: st.Effect, ab: AblationTables, ending: str = "") -> str:
+    """effect_sentence of an ablation's variant, against its target's seed noise."""
+    return effect_sentence(subject, effect, ab.metric, ab.mode, noise(ab).floor, ending)
 
 
 def _baseline_label(ab: AblationTables, knobs: int = 1) -> str:

@@ -153,10 +153,15 @@ ABLATION_OF = "ablation.of"  # of an ablation's parent run: the study's parent r
 VARIANT = "ablation.variant"  # of an ablation's runs (and the key of its Tune grid)
 SEED = "ablation.seed"
 GRID = "ablation.grid"  # the Tune run (one per path step) that made an ablation's run
+# A finish's parent run (tagged finish.of: the study's parent run id) and its runs, which
+# carry the grid's tags (VARIANT: the finalist's trial id; SEED) as an ablation's do
+FINISH_ROLE, FINISH_RUN_ROLE = "finish", "finish_run"
+FINISH_OF = "finish.of"
 PARENT_FILTER = f"tags.`{ROLE}` = '{PARENT_ROLE}'"
 TRIAL_FILTER = f"tags.`{ROLE}` = '{TRIAL_ROLE}'"
 ABLATION_FILTER = f"tags.`{ROLE}` = '{ABLATION_ROLE}'"
 ABLATION_RUN_FILTER = f"tags.`{ROLE}` = '{ABLATION_RUN_ROLE}'"
+FINISH_FILTER = f"tags.`{ROLE}` = '{FINISH_ROLE}'"
 
 
 def children_filter(parent_run_id: str) -> str:
@@ -176,7 +181,8 @@ SAMPLES_FILE = "samples.png"  # video bundles: the trial's last prediction strip
 # The saved study: a run's state in its Ray results, what `resume` rebuilds it from (not the
 # user's study file, the YAML of `sweep --study FILE`)
 SAVED_STUDY_FILE = "cvae_study.json"
-ABLATION_KIND = "ablation"  # the saved study's "kind" when it is an ablation
+# The saved study's "kind" (a study's record has none)
+STUDY_KIND, ABLATION_KIND, FINISH_KIND = "study", "ablation", "finish"
 # The study's Optuna trials as told (Optuna's JournalStorage): beside SAVED_STUDY_FILE, or in
 # the workdir for a study on remote storage; SAVED_STUDY_FILE records where.
 OPTUNA_JOURNAL = "optuna-journal.log"
@@ -188,6 +194,7 @@ PARETO_ARTIFACT = "study/pareto.json"
 PARETO_TAG = "study.pareto_trials"
 FINAL_METRICS_ARTIFACT = "results/final_metrics.json"  # of a `train` run
 ABLATION_PLAN = "ablation/plan.json"  # of an ablation's parent run: its variants and path
+FINISH_PLAN = "finish/plan.json"  # of a finish's parent run: its finalists and seeds
 
 
 def samples_artifact(epoch: int) -> str:

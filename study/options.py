@@ -25,6 +25,10 @@ class AblationError(UsageError):
     """The ablation cannot be planned as asked; the message names the flag."""
 
 
+class FinishError(UsageError):
+    """A finish that cannot run as asked; the message names the flag or the study."""
+
+
 @dataclass(frozen=True)
 class TrialResources:
     """What each trial holds and how many run at once: a study's and an ablation's."""
@@ -129,6 +133,18 @@ class AblationOptions:
 
 
 @dataclass(frozen=True)
+class FinishOptions:
+    """`finish STUDY`: its finalists trained at full length under fresh seeds."""
+
+    study: str
+    name: str = ""  # "" = STUDY-finish
+    trial: str | None = None  # this completed trial instead of the best
+    top: int | None = None  # the K best (None: the winner; of several objectives, the front)
+    epochs: int | None = None  # None = the task's default length
+    repeats: int = 3
+
+
+@dataclass(frozen=True)
 class ExportOptions:
     """`export NAME`: a trial of the study -> a bundle at `out`; pareto: list the study's
     recorded front instead, writing nothing."""
@@ -192,6 +208,17 @@ def check_ablation(options: AblationOptions) -> None:
         raise AblationError(f"--repeats {options.repeats}: must be at least 1")
     if options.epochs is not None and options.epochs < 1:
         raise AblationError(f"--epochs {options.epochs}: must be at least 1")
+
+
+def check_finish(options: FinishOptions) -> None:
+    if options.repeats < 1:
+        raise FinishError(f"--repeats {options.repeats}: must be at least 1")
+    if options.top is not None and options.top < 1:
+        raise FinishError(f"--top {options.top}: must be at least 1")
+    if options.top is not None and options.trial is not None:
+        raise FinishError("--trial and --top both choose the finalists: give one")
+    if options.epochs is not None and options.epochs < 1:
+        raise FinishError(f"--epochs {options.epochs}: must be at least 1")
 
 
 def check_export(options: ExportOptions) -> None:

@@ -60,6 +60,7 @@ def test_export_load_and_convert_round_trip(finished, tmp_path, capsys):
     assert code == 0 and len(lines) == 3 and all(len(line.split(" / ")) == 4 for line in lines)
     card = (out / "README.md").read_text()
     assert exported["trial_id"] in card and "cvae-study convert --model" in card
+    assert "A search trial of 2 epochs on one seed" in card  # no finish: it says so
     code, _, err = run_cli(["predict", "--model", str(out), "--clip", str(tmp_path),
                             "--out", str(tmp_path / "x.gif")], capsys)
     assert code == 2 and f"{out}: a text model; this command needs a video model" in err

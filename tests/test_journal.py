@@ -149,6 +149,10 @@ def test_the_journal_holds_every_trial_with_its_state_and_epoch_values(searched)
             assert trial["epochs"] == 4
     states = {trial.state for trial in told.values()}
     assert states == {TrialState.COMPLETE, TrialState.PRUNED}, "ASHA stopped no trial"
+    storage = JournalStorage(JournalFileBackend(str(recorded)))
+    # the dashboard names the objective, not "Objective 0"
+    assert optuna.load_study(study_name="searched", storage=storage).metric_names == [
+        n.VAL_BLEU4_SEEN]
 
 
 @pytest.mark.slow

@@ -238,17 +238,21 @@ def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, ca
     for chatter in ("SearchGenerator", "TensorBoard", "A new study created",
                     "Downloading artifacts", "View detailed results"):
         assert chatter not in out + err
-    summary = json.loads(out[out.index("\n{") : out.index("\nMLflow store:")])
-    assert summary["trials"] == 2 and summary["best"] is not None
+    # a short readable summary, not JSON: counts, the best trials, the cost, where things are
+    name = re.search(r"\nStudy (demo-\S+): 2 trials of val/score \(max\): ", out).group(1)
+    assert '"trials":' not in out and re.search(r"\n  \S+_0000\d +[0-9.]+ +2 +\S+=", out), out
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert f"MLflow store: {store}" in out and summary["mlflow"]["tracking_uri"] == store
-    assert f"Ray results:  {summary['ray_results']}" in out
+    parent_id = re.search(f"MLflow store: {re.escape(store)} \\(experiment {name}, parent run "
+                          r"(\w+)\)", out).group(1)
+    assert f"Ray results:  {tmp_path / 'ray_results' / name}" in out
     client = MlflowClient(store)
-    parent = client.get_run(summary["mlflow"]["parent_run_id"])
-    assert parent.data.params["data.source"] == "lemminflect"
-    # then the report, the exported best model, and that model used
-    report = tmp_path / "reports" / summary["study"] / "index.html"
-    bundle = tmp_path / "bundles" / summary["study"]
+    assert client.get_run(parent_id).data.params["data.source"] == "lemminflect"
+    # then the winner finished on a fresh seed, the report, the finished model exported, used
+    assert f"Finish {name}-finish of study {name}: 1 finalist(s) x 1 fresh seeds (1)" in out
+    report = tmp_path / "reports" / name / "index.html"
+    bundle = tmp_path / "bundles" / name
+    source = json.loads((bundle / "config.json").read_text())["source"]
+    assert client.get_run(source["run_id"]).data.tags[m.ROLE] == m.FINISH_RUN_ROLE
     assert f"Report:       {report}" in out and report.is_file()
     assert f"Model bundle: {bundle}" in out and (bundle / "model.safetensors").is_file()
     assert "convert walk (sp -> p): " in out and out.count("generated: ") == 5

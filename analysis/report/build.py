@@ -1,6 +1,7 @@
 """The report's blocks, section by section, from its fetched inputs.
 
-A study with an ablation leads with what mattered, measured over seeds; a study of several
+A study with a finish leads with its finalists at full length on fresh seeds, one with an
+ablation with what mattered, measured over seeds; a study of several
 objectives with its trade-off; what the search sampled follows, labelled observational. Of
 a study of several objectives, what ranks trials by one (what the search sampled,
 importances, samples of the best) is given per objective, and the optimisation history and
@@ -9,6 +10,7 @@ best trials of one objective are left out.
 
 from cvae_study.analysis.report.document import Block, Heading, Paragraph
 from cvae_study.analysis.report.inputs import ReportInputs
+from cvae_study.analysis.report.sections.finished import finished_section
 from cvae_study.analysis.report.sections.how_the_search_went import how_the_search_went
 from cvae_study.analysis.report.sections.knobs import (
     best_trials,
@@ -32,13 +34,16 @@ def _drawn_fronts(inputs: ReportInputs) -> list[frozenset[str]]:
 
 
 def _opening(inputs: ReportInputs) -> list[Block]:
-    """Summary, then the trade-off (several objectives, --pareto) and what mattered."""
+    """Summary, then the trade-off (several objectives, --pareto), the finish and what
+    mattered."""
     study = inputs.study
     blocks = [Heading(f"Study {study.name}", 1), *summary(study)]
     if study.multi_objective:
         blocks += trade_off(study, inputs.baseline)
     if inputs.pareto:
         blocks += asked_front(study, inputs.pareto)
+    if inputs.finish is not None:
+        blocks += finished_section(inputs.finish)
     if inputs.ablation is not None:
         blocks += what_mattered_section(inputs.ablation)
     return blocks + how_the_search_went(study)  # a running study's too

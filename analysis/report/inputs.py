@@ -1,5 +1,5 @@
 """Everything a report reads from MLflow, fetched before any section is built: the study,
-its latest ablation, its random-search baseline, and the samples its best trials logged.
+its latest ablation and finish, its random-search baseline, and the samples its best trials logged.
 Checks of the command's input run here too, so a refused report creates nothing."""
 
 from dataclasses import dataclass
@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 
 from cvae_study.analysis.ablation import AblationTables, load_ablation
 from cvae_study.analysis.baseline import load_baseline
+from cvae_study.analysis.finished import FinishTables, load_finish
 from cvae_study.analysis.runs import StudyTables, read_study
 from cvae_study.analysis.tradeoff import check_metrics
 from cvae_study.study import names as n
@@ -29,6 +30,7 @@ class BestSamples:
 class ReportInputs:
     study: StudyTables
     ablation: AblationTables | None  # the latest, if the study has one
+    finish: FinishTables | None  # the latest, if the study has one
     baseline: StudyTables | None  # a study of several objectives: its random-search twin
     pareto: tuple[str, ...]  # --pareto: the metrics whose front to draw too
     samples: dict[str, BestSamples]  # per objective with a completed trial
@@ -54,5 +56,5 @@ def fetch_inputs(uri: str, name: str, pareto: str | None = None,
     study = read_study(uri, name)
     metrics = check_metrics(study, pareto) if pareto is not None else ()
     compared = load_baseline(uri, study, baseline)
-    return ReportInputs(study, load_ablation(uri, name), compared, metrics,
-                        _best_samples(open_client(uri), study))
+    return ReportInputs(study, load_ablation(uri, name), load_finish(uri, name), compared,
+                        metrics, _best_samples(open_client(uri), study))

@@ -63,6 +63,33 @@ def _ablation_lines(ablated: dict | None) -> list[str]:
             f"its seed {ablated['seed']} run, the one nearest that mean."]
 
 
+def _finish_lines(finished: dict | None) -> list[str]:
+    """Where a finish chose the model: its finalist's mean over fresh full-length seeds,
+    beside the number the search gave it."""
+    if not finished:
+        return []
+    low, high = finished["ci95"]
+    interval = (f"95% CI {low:.4f} to {high:.4f}" if finished["repeats"] >= 2
+                else "one seed: no interval")
+    return ["", f"Finished (MLflow run {finished['finish_run']}): trial "
+            f"{finished['trial_id']} trained {finished['epochs']} epochs under "
+            f"{finished['repeats']} fresh seeds ({', '.join(map(str, finished['seeds']))}): "
+            f"mean {finished['metric']} {finished['mean']:.4f} ({interval}). The search scored "
+            f"it {finished['search_value']:.4f} after {finished['search_epochs']} epochs on "
+            f"seed {finished['search_seed']}, the best of its trials on that one run. This "
+            f"bundle is the seed {finished['seed']} run, the median of the fresh seeds."]
+
+
+def _search_trial_lines(source: dict, epochs: int) -> list[str]:
+    """A model taken straight from the search: say what that means."""
+    if source.get("finish") or source.get("ablation"):
+        return []
+    return ["", f"A search trial of {epochs} epochs on one seed: chosen because it scored "
+            "best on that run, so its numbers are optimistic (the winner's curse). "
+            f"`cvae-study finish {source['study']}` trains it at full length on fresh seeds; "
+            "an export after that takes the finished model."]
+
+
 def _values_text(values: dict[str, float]) -> str:
     return ", ".join(f"{objective} {value:.4f}" for objective, value in values.items())
 
@@ -110,7 +137,9 @@ def model_card(meta: dict, metrics: dict, trained_on: str, rest: list[str]) -> s
         "",
         f"Trial {meta['source']['trial_id']} (MLflow run {meta['source']['run_id']}), "
         f"trained for {meta['config']['train.epochs']} epochs on {trained_on}.",
+        *_finish_lines(meta["source"].get("finish")),
         *_ablation_lines(meta["source"].get("ablation")),
+        *_search_trial_lines(meta["source"], meta["config"]["train.epochs"]),
         *_front_lines(meta["source"].get("pareto"), meta["source"]["study"]),
         "", "## Metrics (last epoch)", "", "| metric | value |", "|---|---|",
         *[f"| {key} | {metrics[key]:.4f} |" for key in shown],

@@ -23,6 +23,7 @@ from cvae_study.study.storage import ResultsStore
 from cvae_study.study.tasks import checkpoint, text
 from cvae_study.study.tracking.store import load_json_artifact, open_client
 from cvae_study.study.tracking.trials import (
+    best_finished,
     best_variant,
     front_of,
     front_place,
@@ -69,6 +70,19 @@ def _front_place(client: MlflowClient, parent, run) -> dict[str, Any] | None:
     return front and front_place(front, run.data.tags[n.TRIAL_ID], run.data.metrics)
 
 
+def _chosen_by(client: MlflowClient, parent, task: str, metric: str | None) -> dict[str, Any]:
+    """A mean over seeds beats one lucky trial: the best finalist of the study's finish
+    ({"run", "finish"}), else the best variant of its ablation ({"run", "ablation"}), else
+    nothing (the search's best trial stands)."""
+    objective = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
+    mode = n.OBJECTIVES[task][objective][0]
+    for key, best in (("finish", best_finished), ("ablation", best_variant)):
+        found = best(client, parent, objective, mode)
+        if found is not None:
+            return {"run": found[0], key: found[1]}
+    return {}
+
+
 # ---- writing a bundle -----------------------------------------------------------------------
 
 
@@ -98,12 +112,8 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
     if register and task != "text":
         raise ExportError(f"--register {register}: only text models are served through "
                           "MLflow; a video model stays a bundle (`cvae-study predict` runs it)")
-    ablated = None
-    if trial_id is None:  # an ablation's best variant over its seeds beats one lucky trial
-        objective = metric or parent.data.params[f"{n.STUDY_PREFIX}metric"]
-        ablated = best_variant(client, parent, objective, n.OBJECTIVES[task][objective][0])
-        if ablated is not None:
-            run = ablated[0]
+    chosen_by = _chosen_by(client, parent, task, metric) if trial_id is None else {}
+    run = chosen_by.pop("run", run)
     with tempfile.TemporaryDirectory() as folder:
         saved = checkpoint.load(_fetch_checkpoint(parent, run, Path(folder)))
     cfg = config.build(task, saved["config"])
@@ -114,7 +124,7 @@ def export(uri: str, name: str, out: Path, metric: str | None = None,
             **_shape_meta(task, cfg, saved["state"]["counters"]),
             "source": {"study": name, "trial_id": run.data.tags[n.TRIAL_ID],
                        "run_id": run.info.run_id, "tracking_uri": uri, "searched": searched,
-                       **({"ablation": ablated[1]} if ablated else {}),
+                       **chosen_by,
                        **({"pareto": place} if place else {})}}
     model = build_model(task, cfg, meta)
     model.load_state_dict(saved["state"]["model"])

@@ -19,6 +19,7 @@ from cvae_study.study.cli import (
     dashboard,
     data,
     demo,
+    finish,
     report,
     sweep,
     train,
@@ -27,8 +28,8 @@ from cvae_study.study.cli import (
 from cvae_study.study.cli import config as config_command
 
 # In the order `cvae-study --help` lists them.
-COMMANDS = (train, bench, sweep, ablate, report, bundles, ui, dashboard, config_command, data,
-            demo)
+COMMANDS = (train, bench, sweep, ablate, finish, report, bundles, ui, dashboard, config_command,
+            data, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

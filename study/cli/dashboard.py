@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cvae_study.study import names as n
 from cvae_study.study import serving
 from cvae_study.study.cli import flags
 from cvae_study.study.options import Cluster
@@ -45,8 +46,9 @@ def dashboard(name: str, where: Workspace, *, storage: str | None = None,
 
     command = script()  # a missing extra is named before anything is read
     store = flags.results_store(where, Cluster(storage=storage))
-    if saved.is_ablation(name, store):
-        raise DashboardError(f"{name!r} is an ablation, a grid with no search; the dashboard "
+    kind = saved.kind_of(name, store)
+    if kind not in (None, n.STUDY_KIND):
+        raise DashboardError(f"{name!r} is a saved {kind}, a grid with no search; the dashboard "
                              "shows the search of a study")
     study = saved.load(name, store, None)  # an unknown name lists the studies there are
     journal = check_journal(name, study.journal)

@@ -107,6 +107,11 @@ def add_config(parser: argparse.ArgumentParser) -> None:
     add_device(parser)
 
 
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="end with the whole summary as JSON (for scripts)")
+
+
 def workspace(args: argparse.Namespace) -> Workspace:
     """--workdir (created) and --tracking-uri (default: the sqlite store in it)."""
     return Workspace.at(args.workdir, getattr(args, "tracking_uri", None))

@@ -13,6 +13,8 @@ from cvae_study.study.pareto import nondominated_fronts
 from cvae_study.study.statistics import mean_interval
 from cvae_study.study.tracking.store import load_json_artifact, require_study_parent
 
+MAX_TRIALS = 5000
+
 
 class TrialNotFound(UsageError):
     """No such study, trial, or completed trial; the message names it."""
@@ -51,13 +53,20 @@ def pick_trial(client: MlflowClient, name: str, metric: str | None, trial_id: st
     if metric not in objectives:
         raise TrialNotFound(f"--metric {metric!r}: choose one of {', '.join(objectives)}")
     mode = objectives[metric][0]
-    completed = [run for run in client.search_runs(
-                     experiments, f"{query} and tags.{n.OUTCOME} = '{n.COMPLETED}'")
-                 if metric in run.data.metrics]
+    completed = completed_trials(client, parent, metric)
     if not completed:
         raise TrialNotFound(f"study {name!r} has no completed trial yet")
     sign = 1 if mode == "max" else -1
     return parent, max(completed, key=lambda run: sign * run.data.metrics[metric])
+
+
+def completed_trials(client: MlflowClient, parent, metric: str) -> list:
+    """The study's trial runs that completed with a value of `metric`."""
+    return [run for run in client.search_runs(
+                [parent.info.experiment_id],
+                f"{n.children_filter(parent.info.run_id)} and "
+                f"tags.{n.OUTCOME} = '{n.COMPLETED}'", max_results=MAX_TRIALS)
+            if metric in run.data.metrics]
 
 
 def study_objectives(parent) -> tuple[str, ...]:
@@ -119,15 +128,45 @@ def front_place(front: dict[str, Any], trial_id: str,
             "above": min(above, key=first, default=None)}
 
 
-def latest_ablation(client: MlflowClient, parent, finished_only: bool = True):
-    """The study's most recently started ablation parent run, or None. A report reads a
-    running one as it reads a running study; export takes finished ones only."""
+def latest_grid(client: MlflowClient, parent, role: str, of_tag: str,
+                finished_only: bool = True):
+    """The study's most recently started grid parent run of `role` (an ablation, a finish:
+    tagged `of_tag` with the study's parent run id), or None. A report reads a running one
+    as it reads a running study; export takes finished ones only."""
     finished = " and attributes.status = 'FINISHED'" if finished_only else ""
     found = client.search_runs(
         [parent.info.experiment_id],
-        f"{n.ABLATION_FILTER} and tags.`{n.ABLATION_OF}` = '{parent.info.run_id}'{finished}",
+        f"tags.`{n.ROLE}` = '{role}' and tags.`{of_tag}` = '{parent.info.run_id}'{finished}",
         order_by=["attributes.start_time DESC"], max_results=1)
     return found[0] if found else None
+
+
+def latest_ablation(client: MlflowClient, parent, finished_only: bool = True):
+    return latest_grid(client, parent, n.ABLATION_ROLE, n.ABLATION_OF, finished_only)
+
+
+def latest_finish(client: MlflowClient, parent, finished_only: bool = True):
+    return latest_grid(client, parent, n.FINISH_ROLE, n.FINISH_OF, finished_only)
+
+
+def _best_of_grid(client: MlflowClient, grid, metric: str, mode: str):
+    """The configuration of a grid (its runs' variant tag) with the best mean `metric` over
+    its completed seeds -> (its name, its runs, the mean's interval); None without runs."""
+    runs = [run for run in client.search_runs(
+                [grid.info.experiment_id],
+                f"{n.children_filter(grid.info.run_id)} and "
+                f"tags.{n.OUTCOME} = '{n.COMPLETED}'", max_results=MAX_TRIALS)
+            if metric in run.data.metrics]
+    by_variant: dict[str, list] = {}
+    for run in runs:
+        by_variant.setdefault(run.data.tags[n.VARIANT], []).append(run)
+    if not by_variant:
+        return None
+    means = {variant: mean_interval([run.data.metrics[metric] for run in group])
+             for variant, group in by_variant.items()}
+    sign = 1 if mode == "max" else -1
+    variant = max(means, key=lambda name: sign * means[name].mean)
+    return variant, by_variant[variant], means[variant]
 
 
 def best_variant(client: MlflowClient, parent, metric: str, mode: str):
@@ -140,23 +179,35 @@ def best_variant(client: MlflowClient, parent, metric: str, mode: str):
     if ablation is None or (study_epochs is not None and int(
             ablation.data.params["ablation.epochs"]) < int(study_epochs)):
         return None
-    runs = [run for run in client.search_runs(
-                [parent.info.experiment_id],
-                f"{n.children_filter(ablation.info.run_id)} and "
-                f"tags.{n.OUTCOME} = '{n.COMPLETED}'")
-            if metric in run.data.metrics]
-    by_variant: dict[str, list] = {}
-    for run in runs:
-        by_variant.setdefault(run.data.tags[n.VARIANT], []).append(run)
-    if not by_variant:
+    best = _best_of_grid(client, ablation, metric, mode)
+    if best is None:
         return None
-    means = {variant: mean_interval([run.data.metrics[metric] for run in group])
-             for variant, group in by_variant.items()}
-    sign = 1 if mode == "max" else -1
-    variant = max(means, key=lambda name: sign * means[name].mean)
-    summary = means[variant]
-    chosen = min(by_variant[variant], key=lambda run: abs(run.data.metrics[metric]
-                                                          - summary.mean))
+    variant, runs, summary = best
+    chosen = min(runs, key=lambda run: abs(run.data.metrics[metric] - summary.mean))
     return chosen, {"ablation_run": ablation.info.run_id, "variant": variant,
                     "metric": metric, "mean": summary.mean, "ci95": [summary.low, summary.high],
                     "repeats": summary.n, "seed": chosen.data.tags[n.SEED]}
+
+
+def best_finished(client: MlflowClient, parent, metric: str, mode: str):
+    """From the study's latest finish: the finalist with the best mean over its fresh seeds
+    -> (its median-seed run, a summary with the search's own number), or None without a
+    finish. The median run, not the best: the bundle is a typical run of the configuration."""
+    finish = latest_finish(client, parent)
+    if finish is None:
+        return None
+    best = _best_of_grid(client, finish, metric, mode)
+    plan = load_json_artifact(client, finish.info.run_id, n.FINISH_PLAN)
+    if best is None or plan is None:
+        return None
+    trial_id, runs, summary = best
+    ranked = sorted(runs, key=lambda run: run.data.metrics[metric])
+    chosen = ranked[(len(ranked) - 1) // 2]
+    searched = plan["finalists"][trial_id]
+    return chosen, {"finish_run": finish.info.run_id, "trial_id": trial_id, "metric": metric,
+                    "mean": summary.mean, "ci95": [summary.low, summary.high],
+                    "repeats": summary.n, "seed": chosen.data.tags[n.SEED],
+                    "seeds": sorted(int(run.data.tags[n.SEED]) for run in runs),
+                    "epochs": plan["epochs"], "search_value": searched["search_value"],
+                    "search_epochs": searched["search_epochs"],
+                    "search_seed": searched["search_seed"]}

@@ -3,14 +3,15 @@
 `dashboard` finds its Optuna journal. Not the user's study file (`sweep --study FILE`).
 
 A study's record holds its options, its fixed config and searched space, its store and
-its journal; an ablation's (kind "ablation", tune.ablate) its plan as well.
+its journal; an ablation's (kind "ablation", tune.ablate) and a finish's (kind "finish",
+tune.finish) their plans as well.
 """
 
 from dataclasses import dataclass
 
 from cvae_study.study import names as n
 from cvae_study.study import spaces, warm_start
-from cvae_study.study.errors import StudyNotFound
+from cvae_study.study.errors import StudyNotFound, UsageError
 from cvae_study.study.name_checks import check_name
 from cvae_study.study.options import SweepOptions
 from cvae_study.study.storage import ResultsStore
@@ -63,7 +64,19 @@ def load(name: str, storage: ResultsStore, uri: str | None) -> Sweep:
                  journal=record.get("optuna_journal", ""))  # none before journals
 
 
-def is_ablation(name: str, storage: ResultsStore) -> bool:
-    """Whether the saved run `name` in `storage` is an ablation (else a study, or nothing)."""
-    return (check_name(name, "name") and storage.exists(name, n.SAVED_STUDY_FILE)
-            and storage.read_json(name, n.SAVED_STUDY_FILE).get("kind") == n.ABLATION_KIND)
+def kind_of(name: str, storage: ResultsStore) -> str | None:
+    """What the saved run `name` in `storage` is: a study (n.STUDY_KIND), an ablation or a
+    finish (n.ABLATION_KIND, n.FINISH_KIND); None when there is none."""
+    check_name(name, "name")
+    if not storage.exists(name, n.SAVED_STUDY_FILE):
+        return None
+    return storage.read_json(name, n.SAVED_STUDY_FILE).get("kind", n.STUDY_KIND)
+
+
+def load_study(name: str, storage: ResultsStore, uri: str | None, command: str) -> Sweep:
+    """The saved study a `command` (ablate, finish) works on, which must be a study."""
+    kind = kind_of(name, storage)
+    if kind not in (None, n.STUDY_KIND):
+        raise UsageError(f"{name!r} is a saved {kind}, not a study; {command} the study it "
+                         "was made from")
+    return load(name, storage, uri)

@@ -31,6 +31,13 @@ class StudySearch(OptunaSearch):
         super().__init__(*args, **kwargs)
         self._last_step: dict[str, int] = {}  # trial id -> last epoch told to Optuna
 
+    def _setup_study(self, mode: str | list[str]) -> None:
+        """Ray creates (or loads) the Optuna study here; its values are named after the
+        study's objectives, so optuna-dashboard shows val/score, not "Objective 0"."""
+        super()._setup_study(mode)
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        self._ot_study.set_metric_names(metrics)
+
     @property
     def optuna_study(self) -> optuna.Study:
         return self._ot_study
