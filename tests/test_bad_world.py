@@ -66,11 +66,12 @@ def store_with_one_run(workdir: Path, epochs: int = 2) -> str:
 # ---- two processes creating one store -------------------------------------------------------
 
 RACER = """
-import sys, time
+import pathlib, sys, time
 from cvae_study.study.tracking import store
 from cvae_study.study.tracking.runs import RunLogger
-uri, start, name = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-while time.time() < start:
+uri, go, name = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+pathlib.Path(f"{go}.{name}").touch()  # imported: ready
+while not go.exists():
     time.sleep(0.001)
 logger = RunLogger(uri, "race", name, {})
 logger.epoch(1, {"train/loss": 1.0})
@@ -84,10 +85,15 @@ def test_processes_starting_on_a_fresh_store_at_once_all_record(tmp_path, round_
     """MLflow's schema migration raced here ('duplicate column name', alembic's 'expected to
     match one row'); the store is now created once, under a lock, and the others wait."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    start = time.time() + 12  # after every interpreter has imported MLflow
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, uri, str(start), f"r{i}"],
+    go = tmp_path / "go"  # created once every racer has imported MLflow: all start at once
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, uri, str(go), f"r{i}"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for i in range(3)]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all(
+            Path(f"{go}.r{i}").exists() or racers[i].poll() is not None for i in range(3)):
+        time.sleep(0.05)
+    go.touch()
     outcomes = [(racer.wait(timeout=120), racer.stderr.read()) for racer in racers]
     assert all(code == 0 for code, _ in outcomes), [err[-2000:] for _, err in outcomes]
     client = MlflowClient(uri)
@@ -150,13 +156,18 @@ def test_a_damaged_store_is_named_and_never_written(tmp_path, damage, lab_dir, t
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncated" else os.urandom(len(data)))
     before = digest(path)
-    for argv in (["report", "kept"], ["export", "kept", "--out", tmp_path / "bundle"],
-                 ["train", "text", "--data", "lab", "--data-dir", lab_dir, "--epochs", 1,
-                  "--quiet", *tiny_args]):
-        result = cvae(*argv, "--workdir", tmp_path)
+    commands = [[*CLI, *map(str, [*argv, "--workdir", tmp_path])] for argv in (
+        ["report", "kept"], ["export", "kept", "--out", tmp_path / "bundle"],
+        ["train", "text", "--data", "lab", "--data-dir", lab_dir, "--epochs", 1, "--quiet",
+         *tiny_args])]
+    started = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for command in commands]  # at once: each refuses
+    for process in started:
+        out, err = process.communicate(timeout=300)
+        result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
         assert_one_clear_line(result, 3, f"the MLflow store {path} is damaged",
                               "pragma integrity_check")
-        assert digest(path) == before
+    assert digest(path) == before
     assert not (tmp_path / "bundle").exists()
 
 

@@ -159,20 +159,3 @@ def test_bench_video_measures_both_presets_and_the_quality_targets(tmp_path, cap
     assert dance["data"] == "dance" and dance["epochs"] == 1
     assert dance["gain_over_copy_db"] == pytest.approx(dance["psnr"] - dance["psnr_copy_last"],
                                                        abs=0.02)
-
-
-@pytest.mark.slow
-def test_demo_with_video_adds_a_video_study_and_a_predicted_clip(tmp_path, capsys):
-    code, out, _ = _run(["demo", "--smoke", "--with-video", "--workdir", str(tmp_path)], capsys)
-    assert code == 0
-    name = out[out.index("Video bundle: "):].split()[2].rsplit("/", 1)[1]
-    assert name.startswith("demo-") and name.endswith("-video")
-    assert (tmp_path / "reports" / name / "index.html").is_file()
-    assert (tmp_path / "bundles" / name / "samples.png").is_file()
-    gif = tmp_path / "predictions" / f"{name}.gif"
-    assert f"{gif} (PSNR " in out
-    with Image.open(gif) as animation:
-        assert animation.n_frames == 12
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    assert client.get_experiment_by_name(name) is not None
-    assert "convert walk (sp -> p): " in out  # the text half ran first

@@ -19,12 +19,9 @@ from cvae_study.analysis.report.inputs import fetch_inputs
 from cvae_study.study import cli
 from cvae_study.study import finish_plan as fp
 from cvae_study.study import names as n
-from cvae_study.study.options import FinishError, FinishOptions, TrialResources
+from cvae_study.study.options import FinishError
 from cvae_study.study.tracking.records import StudyRecords
 from cvae_study.study.tune import finish, saved, sweep
-
-pytestmark = pytest.mark.slow
-RESOURCES = TrialResources(max_concurrent=2)
 
 
 @pytest.fixture(scope="module")
@@ -44,45 +41,76 @@ def finish_runs(study, parent_id):
     return client, client.search_runs([experiment], n.children_filter(parent_id))
 
 
-def test_the_top_two_finish_on_fresh_seeds_and_export_takes_the_best_mean(small_study,
-                                                                        tmp_path):
-    options = FinishOptions(study="small", top=2, epochs=3, repeats=2)
-    prepared = finish.prepare(options, small_study.storage, small_study.uri, RESOURCES)
-    assert prepared.plan.seeds == [1, 2]  # the search ran seed 0 only
-    done = finish.run(prepared)
+def kill_after_first_run(command, study, name, log_path):
+    """Start a finish driver, SIGKILL it once one of its runs has completed."""
+    with open(log_path, "w") as log:
+        driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        client = MlflowClient(study.uri)
+        experiment = client.get_experiment_by_name(study.options.name).experiment_id
+        deadline = time.time() + 240
+        while time.time() < deadline and driver.poll() is None:
+            time.sleep(1)
+            parents = client.search_runs([experiment],
+                                         f"{n.FINISH_FILTER} and attributes.run_name = '{name}'")
+            if parents and client.search_runs(
+                    [experiment], f"{n.children_filter(parents[0].info.run_id)} and "
+                    f"tags.{n.OUTCOME} = '{n.COMPLETED}'"):
+                break
+        assert driver.poll() is None, log_path.read_text()[-3000:]
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+
+
+@pytest.mark.slow
+def test_a_killed_finish_resumes_each_run_once_and_export_takes_its_best_mean(small_study,
+                                                                             tmp_path):
+    """The top two of the study, 2 fresh seeds each: its driver killed after one run and
+    resumed; then its records, the report's section and export's choice."""
+    home = workdir_of(small_study)
+    kill_after_first_run([sys.executable, "-m", "cvae_study.study.cli", "finish", "small",
+                          "--top", "2", "--repeats", "2", "--epochs", "3",
+                          "--max-concurrent", "1", "--workdir", str(home)],
+                         small_study, "small-finish", tmp_path / "driver.log")
+    assert cli.main(["resume", "small-finish", "--workdir", str(home)]) == 0
+    done = finish.load("small-finish", small_study.storage, None)
+    plan = done.plan
+    assert plan.seeds == [1, 2] and plan.epochs == 3  # the search ran seed 0 only
     client, runs = finish_runs(small_study, done.parent_id)
-    assert len(runs) == 4
+    pairs = [(run.data.tags[n.VARIANT], run.data.tags[n.SEED]) for run in runs]
+    assert sorted(pairs) == sorted((trial, str(seed)) for trial in plan.finalists
+                                   for seed in (1, 2))  # each run once
     parent = client.get_run(done.parent_id)
     assert parent.data.tags[n.ROLE] == n.FINISH_ROLE and parent.info.status == "FINISHED"
     study_parent = client.search_runs([parent.info.experiment_id], n.PARENT_FILTER)[0]
     assert parent.data.tags[n.FINISH_OF] == study_parent.info.run_id
+    trials = client.search_runs([parent.info.experiment_id],
+                                n.children_filter(study_parent.info.run_id))
+    top_two = fp.ranked([fp.Finalist(run.data.tags[n.TRIAL_ID], {},
+                                     run.data.metrics[plan.metric], 2, 0) for run in trials],
+                        plan.mode)[:2]
+    assert list(plan.finalists) == [f.trial_id for f in top_two]  # best first
     for run in runs:
         assert run.data.tags[n.ROLE] == n.FINISH_RUN_ROLE
         assert run.data.tags[n.OUTCOME] == n.COMPLETED
         assert run.data.params["train.epochs"] == "3"
-        assert run.data.params["train.seed"] == run.data.tags[n.SEED] in ("1", "2")
-    assert {run.data.tags[n.VARIANT] for run in runs} == set(prepared.plan.finalists)
+        assert run.data.params["train.seed"] == run.data.tags[n.SEED]
 
     # the report's section, its numbers those of the store
-    tables = load_finish(small_study.uri, "small")
-    objective = prepared.plan.metric
     by_trial = {}
     for run in runs:
-        by_trial.setdefault(run.data.tags[n.VARIANT], []).append(run.data.metrics[objective])
-    table = finalists_table(tables).set_index("trial_id")
+        by_trial.setdefault(run.data.tags[n.VARIANT], []).append(run.data.metrics[plan.metric])
+    table = finalists_table(load_finish(small_study.uri, "small")).set_index("trial_id")
     for trial_id, values in by_trial.items():
         assert table.loc[trial_id, "finished"] == pytest.approx(statistics.fmean(values))
         assert table.loc[trial_id, "n"] == 2
-        searched = prepared.plan.finalists[trial_id]
-        assert table.loc[trial_id, "search"] == searched.search_value
+        assert table.loc[trial_id, "search"] == plan.finalists[trial_id].search_value
         assert (table.loc[trial_id, "search_epochs"], table.loc[trial_id, "search_seed"]) == (2, 0)
     blocks = build_blocks(fetch_inputs(small_study.uri, "small"))
     assert Heading("Finished at full length") in blocks
 
     # export prefers the finalist with the best mean; the bundle is its median-seed run
     out = tmp_path / "bundle"
-    assert cli.main(["export", "small", "--out", str(out), "--workdir",
-                     str(workdir_of(small_study))]) == 0
+    assert cli.main(["export", "small", "--out", str(out), "--workdir", str(home)]) == 0
     source = json.loads((out / n.CONFIG_FILE).read_text())["source"]
     best = max(by_trial, key=lambda trial_id: statistics.fmean(by_trial[trial_id]))
     assert source["finish"]["trial_id"] == best
@@ -93,36 +121,7 @@ def test_the_top_two_finish_on_fresh_seeds_and_export_takes_the_best_mean(small_
     assert "A search trial of" not in card
 
 
-def test_a_killed_finish_driver_resumes_with_each_run_once(small_study, tmp_path):
-    home = workdir_of(small_study)
-    command = [sys.executable, "-m", "cvae_study.study.cli", "finish", "small", "--as", "cut",
-               "--repeats", "2", "--epochs", "2", "--max-concurrent", "1",
-               "--workdir", str(home)]
-    with open(tmp_path / "driver.log", "w") as log:
-        driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        client = MlflowClient(small_study.uri)
-        experiment = client.get_experiment_by_name("small").experiment_id
-        deadline = time.time() + 240
-        while time.time() < deadline and driver.poll() is None:
-            time.sleep(1)
-            cut = client.search_runs([experiment],
-                                     f"{n.FINISH_FILTER} and attributes.run_name = 'cut'")
-            if cut and client.search_runs(
-                    [experiment], f"{n.children_filter(cut[0].info.run_id)} and "
-                    f"tags.{n.OUTCOME} = '{n.COMPLETED}'"):
-                break  # a run of this finish has completed
-        assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
-    assert cli.main(["resume", "cut", "--workdir", str(home)]) == 0
-    resumed = finish.load("cut", small_study.storage, None)
-    _, runs = finish_runs(small_study, resumed.parent_id)
-    pairs = [(run.data.tags[n.VARIANT], run.data.tags[n.SEED]) for run in runs]
-    assert sorted(pairs) == sorted((trial, str(seed)) for trial in resumed.plan.finalists
-                                   for seed in (1, 2))
-    assert all(run.data.tags[n.OUTCOME] == n.COMPLETED for run in runs)
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize(("flags", "message"), [
     (["--top", "0"], "--top 0: must be at least 1"),
     (["--repeats", "0"], "--repeats 0: must be at least 1"),
@@ -141,6 +140,7 @@ def test_bad_finish_input_is_refused_before_anything_is_recorded(small_study, ca
     assert not client.search_runs([experiment], "attributes.run_name = 'never-made'")
 
 
+@pytest.mark.slow
 def test_a_study_without_a_completed_trial_cannot_be_finished(tmp_path, lab_dir, tiny_args,
                                                               capsys):
     study = new_study(tmp_path, lab_dir, tiny_args, "none-done", epochs=2, num_samples=1)

@@ -148,7 +148,7 @@ def test_bench_search_replays_every_method_and_writes_the_figure(tmp_path, capsy
     path = tmp_path / "l.jsonl"
     plant(path, configs=12, repeats=2)
     out = tmp_path / "search" / "search.json"
-    assert cli.main(["bench", "search", "--landscape", str(path), "--replays", "3",
+    assert cli.main(["bench", "search", "--landscape", str(path), "--replays", "2",
                      "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     assert list(report["budgets"]) == ["1x", "3x", "10x"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
+from PIL import Image
 
 from cvae_study.study import cli
 from cvae_study.study import names as m
@@ -228,7 +229,8 @@ def test_an_existing_study_name_is_refused(finished_study, capsys):
 
 
 def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, capfd):
-    code = cli.main(["demo", "--smoke", "--workdir", str(tmp_path)])
+    """The text job, then (--with-video) a video study whose best model predicts a clip."""
+    code = cli.main(["demo", "--smoke", "--with-video", "--workdir", str(tmp_path)])
     out, err = capfd.readouterr()  # what reached the terminal, from every library
     assert code == 0
     # the live view's final lines, and none of Ray's, Optuna's or MLflow's chatter
@@ -240,7 +242,7 @@ def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, ca
         assert chatter not in out + err
     # a short readable summary, not JSON: counts, the best trials, the cost, where things are
     name = re.search(r"\nStudy (demo-\S+): 2 trials of val/score \(max\): ", out).group(1)
-    assert '"trials":' not in out and re.search(r"\n  \S+_0000\d +[0-9.]+ +2 +\S+=", out), out
+    assert '"trials":' not in out and re.search(r"\n  \w+ +[0-9.]+ +[12] +kl\.schedule=", out)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     parent_id = re.search(f"MLflow store: {re.escape(store)} \\(experiment {name}, parent run "
                           r"(\w+)\)", out).group(1)
@@ -257,6 +259,15 @@ def test_demo_smoke_runs_the_whole_job_and_says_where_everything_is(tmp_path, ca
     assert f"Model bundle: {bundle}" in out and (bundle / "model.safetensors").is_file()
     assert "convert walk (sp -> p): " in out and out.count("generated: ") == 5
     assert f"Open the UI:  cvae-study ui --workdir {tmp_path}" in out
+    video = out[out.index("Video bundle: "):].split()[2].rsplit("/", 1)[1]
+    assert video == f"{name}-video"
+    assert (tmp_path / "reports" / video / "index.html").is_file()
+    assert (tmp_path / "bundles" / video / "samples.png").is_file()
+    gif = tmp_path / "predictions" / f"{video}.gif"
+    assert f"{gif} (PSNR " in out
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 12
+    assert client.get_experiment_by_name(video) is not None
 
 
 def test_a_notebook_lists_and_loads_studies_by_their_workdir(finished_study):

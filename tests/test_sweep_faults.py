@@ -1,6 +1,6 @@
 """A study under faults, on a real local Ray: a diverging trial, a killed worker retried
 from its checkpoint, a trial out of retries, a driver killed and its study resumed with
-exact counts."""
+exact counts (in MLflow and in its Optuna journal)."""
 
 import os
 import signal
@@ -10,7 +10,9 @@ import time
 
 import pytest
 from mlflow import MlflowClient
+from optuna.trial import TrialState
 from ray import tune
+from test_journal import STATE, by_ray_id, read_journal
 from test_sweep import epochs_logged, new_study, tiny_overrides, trial_runs
 
 from cvae_study.study import config
@@ -102,10 +104,11 @@ def test_a_trial_out_of_retries_is_errored_and_the_study_goes_on(tmp_path, lab_d
 
 
 def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab_dir, tiny_args):
+    """Exactly once in MLflow and in the Optuna journal: each trial's run, epochs and state."""
     home = tmp_path / "w"
     command = [sys.executable, "-m", "cvae_study.study.cli", "sweep", "text", "--name", "cut",
                "--num-samples", "4", "--max-concurrent", "1", "--workdir", str(home),
-               *config.set_flags(tiny_overrides(lab_dir, tiny_args, 5))]
+               *config.set_flags(tiny_overrides(lab_dir, tiny_args, 3))]
     log = open(tmp_path / "driver.log", "w")
     driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     uri = f"sqlite:///{home / 'mlflow.db'}"
@@ -130,6 +133,13 @@ def test_a_study_whose_driver_was_killed_resumes_with_exact_counts(tmp_path, lab
     for run in runs:
         assert epochs_logged(client, run) == list(range(1, epochs[run.data.tags[TRIAL_ID]] + 1))
         assert run.data.tags["outcome"] in (COMPLETED, STOPPED_EARLY)
+    told = by_ray_id(read_journal(home / "ray_results" / "cut" / m.OPTUNA_JOURNAL, "cut"))
+    for trial in result.trials:
+        optuna_trial = told[trial["trial_id"]]
+        assert optuna_trial.state == STATE[trial["outcome"]]
+        assert sorted(optuna_trial.intermediate_values) == list(range(1, trial["epochs"] + 1))
+    abandoned = set(told) - {trial["trial_id"] for trial in result.trials}
+    assert all(told[trial_id].state == TrialState.FAIL for trial_id in abandoned)
 
 
 def _finished_trials(uri) -> int:

@@ -152,11 +152,9 @@ def test_a_few_steps_on_one_batch_lower_the_loss(pushing_dir):
     assert last < 0.7 * first
 
 
-@pytest.mark.parametrize("kind", ["pushing", "dance"])
-def test_bf16_mixed_precision_steps_train_in_autocast_and_keep_fp32_weights(
-        kind, pushing_dir, dance_dir):
-    task = tiny_task(kind, pushing_dir if kind == "pushing" else dance_dir,
-                     **{"train.precision": "bf16", "optim.lr": 3e-3})
+def test_bf16_mixed_precision_steps_train_in_autocast_and_keep_fp32_weights(pushing_dir):
+    # one kind: autocast wraps the same step for both; bf16 on a CPU is slow
+    task = tiny_task("pushing", pushing_dir, **{"train.precision": "bf16", "optim.lr": 3e-3})
     batch = next(iter(task.batches()))
     conv = next(module for module in task.model.modules() if isinstance(module, torch.nn.Conv2d))
     dtypes = []

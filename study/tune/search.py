@@ -11,6 +11,8 @@ tells Optuna each finished trial's final values; Optuna keeps no per-epoch value
 multi-objective trial, so a stopped one is PRUNED without them.
 """
 
+import warnings
+
 import optuna
 from optuna.trial import TrialState
 from ray.tune.schedulers import ASHAScheduler
@@ -36,7 +38,9 @@ class StudySearch(OptunaSearch):
         study's objectives, so optuna-dashboard shows val/score, not "Objective 0"."""
         super()._setup_study(mode)
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
-        self._ot_study.set_metric_names(metrics)
+        with warnings.catch_warnings():  # Optuna calls it experimental: noise on the console
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._ot_study.set_metric_names(metrics)
 
     @property
     def optuna_study(self) -> optuna.Study:
