@@ -50,13 +50,18 @@ def _card_video_part(meta: dict, has_strip: bool) -> tuple[str, list[str]]:
         f"cvae-study predict --model THIS_FOLDER --clip {clip} --out prediction.gif", "```"]
 
 
+def _interval_text(summary: dict) -> str:
+    """A mean's interval over seeds, as a grid's summary (tracking.trials) holds it."""
+    low, high = summary["ci95"]
+    return (f"95% CI {low:.4f} to {high:.4f}" if summary["repeats"] >= 2
+            else "one seed: no interval")
+
+
 def _ablation_lines(ablated: dict | None) -> list[str]:
     """Where an ablation chose the model: its variant's mean over seeds, not this run's."""
     if not ablated:
         return []
-    low, high = ablated["ci95"]
-    interval = (f"95% CI {low:.4f} to {high:.4f}" if ablated["repeats"] >= 2
-                else "one seed: no interval")
+    interval = _interval_text(ablated)
     return ["", f"Chosen by the study's ablation (MLflow run {ablated['ablation_run']}): variant "
             f"*{ablated['variant']}*, the best mean {ablated['metric']} over its "
             f"{ablated['repeats']} seeds, {ablated['mean']:.4f} ({interval}). This bundle is "
@@ -68,16 +73,14 @@ def _finish_lines(finished: dict | None) -> list[str]:
     beside the number the search gave it."""
     if not finished:
         return []
-    low, high = finished["ci95"]
-    interval = (f"95% CI {low:.4f} to {high:.4f}" if finished["repeats"] >= 2
-                else "one seed: no interval")
+    interval = _interval_text(finished)
     return ["", f"Finished (MLflow run {finished['finish_run']}): trial "
             f"{finished['trial_id']} trained {finished['epochs']} epochs under "
             f"{finished['repeats']} fresh seeds ({', '.join(map(str, finished['seeds']))}): "
             f"mean {finished['metric']} {finished['mean']:.4f} ({interval}). The search scored "
             f"it {finished['search_value']:.4f} after {finished['search_epochs']} epochs on "
-            f"seed {finished['search_seed']}, the best of its trials on that one run. This "
-            f"bundle is the seed {finished['seed']} run, the median of the fresh seeds."]
+            f"seed {finished['search_seed']}, one run. This bundle is the seed "
+            f"{finished['seed']} run, the median of the fresh seeds."]
 
 
 def _search_trial_lines(source: dict, epochs: int) -> list[str]:
