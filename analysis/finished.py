@@ -32,7 +32,6 @@ class FinishTables:
     parent: Any  # the finish's parent mlflow Run
     plan: dict[str, Any]  # finish/plan.json
     values: dict[str, dict[int, float]]  # finalist -> seed -> its objective, completed runs
-    runs: int  # runs recorded, completed or not
 
     @property
     def metric(self) -> str:
@@ -71,7 +70,7 @@ def load_finish(uri: str, study_name: str) -> FinishTables | None:
         if tags.get(n.OUTCOME) == n.COMPLETED and plan["metric"] in run.data.metrics:
             values.setdefault(tags[n.VARIANT], {})[int(tags[n.SEED])] = (
                 run.data.metrics[plan["metric"]])
-    return FinishTables(study_name, parent, plan, values, len(runs))
+    return FinishTables(study_name, parent, plan, values)
 
 
 def finalists_table(finish: FinishTables) -> pd.DataFrame:
