@@ -165,11 +165,8 @@ def summary_lines(result) -> list[str]:
     """The outcome counts, the best trials (of several objectives: the front) as a small
     table with their searched knobs, and the cost."""
     options = result.sweep.options
-    outcomes: dict[str, int] = {}
-    for trial in result.trials:
-        outcomes[trial["outcome"]] = outcomes.get(trial["outcome"], 0) + 1
     counts = ", ".join(f"{count} {outcome.replace('_', ' ')}"
-                       for outcome, count in outcomes.items())
+                       for outcome, count in result.summary()["outcomes"].items())
     goal = ", ".join(f"{objective} ({mode})"
                      for objective, mode in zip(options.objectives, options.modes, strict=True))
     lines = [f"\nStudy {options.name}: {len(result.trials)} trials of {goal}: {counts}"]
